@@ -1,0 +1,40 @@
+"""tandem-bench list [methods|schedules|problems|suites]"""
+
+from __future__ import annotations
+
+import importlib
+
+# Packages that add listings: "module:function" taking the section name ("all", "problems", ...)
+# and printing its lines. Missing modules are skipped so the list works while parts are built.
+LISTERS = ["theory.families:print_listing", "bench.suites:print_listing"]
+
+
+def run(args) -> int:
+    from tandem_ref.registry import METHODS, method_class
+    from tandem_ref.schedules import SCHEDULES
+
+    what = args.what
+    if what in ("all", "methods"):
+        print("methods:")
+        for name in METHODS:
+            print(f"  {name:16s} {method_class(name).summary}")
+    if what in ("all", "schedules"):
+        print("schedules:")
+        for key, cls in SCHEDULES.items():
+            print(f"  {key:16s} {cls.summary}")
+    for entry in LISTERS:
+        module, fn = entry.split(":")
+        try:
+            mod = importlib.import_module(module)
+        except ModuleNotFoundError as e:
+            if e.name and module.startswith(e.name):
+                continue
+            raise
+        getattr(mod, fn)(what)
+    return 0
+
+
+def register(sub) -> None:
+    p = sub.add_parser("list", help="list methods, schedules, problems and suites")
+    p.add_argument("what", nargs="?", default="all", choices=["all", "methods", "schedules", "problems", "suites"])
+    p.set_defaults(func=run)

@@ -1,0 +1,217 @@
+"""The one training loop every online mixer shares.
+
+Per alpha update t (research/tandem_paper.md Algorithm 1, in the template of theory.md 3.1):
+  1. the schedule refreshes the reference (and may probe the proxy K steps with it);
+  2. the signal compares proxy and reference per domain;
+  3. the update moves alpha on the simplex (last and running-average mixture both kept);
+  4. the proxy trains on the new alpha for the rest of the episode.
+DoReMi (static reference, E = 1), DoGE (look-ahead, E = 1) and TANDEM (twin reset every E steps,
+K-step probe) are this loop with different parts. The loop state can be saved and resumed, and a
+resumed run is bitwise identical to an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .errors import BadInput
+from .schedules import LoopContext, ReferenceSchedule
+from .signals import Signal
+from .simplex import RunningAverage, uniform, validate_mixture
+from .trace import Trace
+from .updates import Update
+
+
+@dataclass
+class LoopSpec:
+    schedule: ReferenceSchedule
+    signal: Signal
+    update: Update
+    proxy_lr: float | None = None  # eta_u; None = the problem's default step
+    ref_lr: float | None = None  # step of the reference on G + ref_val_weight L_val; None = proxy_lr
+    ref_val_weight: float = 1.0  # 1/gamma; 0 gives identical twins (no extra data)
+    probe_in_episode: bool = True  # the K probe steps count towards the episode's E proxy steps
+    signal_ema: float | None = None  # smooth the signal: s <- b s_prev + (1-b) s
+    average_includes_initial: bool = False  # DoReMi's average includes alpha_0, DoGE's does not
+    output: str = "last"  # "last" or "average"
+
+    def __post_init__(self):
+        if self.output not in ("last", "average"):
+            raise BadInput(f"output: expected 'last' or 'average', got {self.output!r}")
+        if self.signal_ema is not None and not (0.0 <= self.signal_ema < 1.0):
+            raise BadInput(f"signal_ema: expected a number in [0, 1), got {self.signal_ema!r}")
+        probe = getattr(self.schedule, "probe", 0)
+        if self.probe_in_episode and probe > self.schedule.episode and not hasattr(self.schedule, "period"):
+            raise BadInput(f"probe: K = {probe} exceeds the episode E = {self.schedule.episode} "
+                           "(set probe_in_episode = false to run the probe on top of E)")
+
+
+@dataclass
+class LoopState:
+    proxy: Any
+    reference: Any
+    alpha: np.ndarray
+    avg: RunningAverage
+    rng: np.random.Generator
+    budget: int
+    seed: int
+    t: int = 0
+    steps: int = 0
+    sig_ema: np.ndarray | None = None
+    cost: dict = field(default_factory=dict)
+    log: dict = field(default_factory=lambda: {k: [] for k in LOG_KEYS})
+
+    @property
+    def done(self) -> bool:
+        return self.steps >= self.budget
+
+
+LOG_KEYS = ("steps", "alpha", "alpha_avg", "scores", "twin_distance", "penalty_gap", "grad_steps")
+
+
+def start(problem, spec: LoopSpec, budget: int, seed: int, alpha0=None) -> LoopState:
+    if not isinstance(budget, (int, np.integer)) or budget < 1:
+        raise BadInput(f"budget: expected a positive number of proxy steps, got {budget!r}")
+    m = len(problem.domains)
+    alpha = uniform(m) if alpha0 is None else validate_mixture(alpha0, problem.domains, name="alpha0")
+    problem.cost.load({k: 0 for k in problem.cost.as_dict()})
+    ctx = _context(problem, spec, alpha, np.random.default_rng(seed), seed)
+    ctx.proxy = problem.init_state(seed)
+    spec.schedule.start(ctx, budget)
+    avg = RunningAverage(m)
+    if spec.average_includes_initial:
+        avg.add(alpha)
+    return LoopState(ctx.proxy, ctx.reference, alpha, avg, ctx.rng, int(budget), int(seed),
+                     cost=problem.cost.as_dict())
+
+
+def _context(problem, spec, alpha, rng, seed):
+    proxy_lr = spec.proxy_lr
+    ref_lr = spec.ref_lr if spec.ref_lr is not None else proxy_lr
+    return LoopContext(problem, alpha, rng, seed, proxy_lr=proxy_lr, ref_lr=ref_lr,
+                       ref_val_weight=spec.ref_val_weight)
+
+
+def advance(problem, spec: LoopSpec, st: LoopState, stop_after: int | None = None) -> LoopState:
+    """Run alpha updates until the budget of proxy steps is used (or ``stop_after`` more updates)."""
+    problem.cost.load(st.cost)
+    ctx = _context(problem, spec, st.alpha, st.rng, st.seed)
+    ctx.proxy, ctx.reference, ctx.t = st.proxy, st.reference, st.t
+    done_now = 0
+    while st.steps < st.budget and (stop_after is None or done_now < stop_after):
+        ctx.alpha = st.alpha
+        used = spec.schedule.refresh(ctx)                                  # 1. reference
+        dist = np.nan
+        if ctx.reference is not None:
+            with problem.cost.pause():
+                dist = problem.distance(ctx.proxy, ctx.reference)
+        if spec.signal.uses_reference and ctx.reference is None:
+            raise BadInput(f"signal {type(spec.signal).__name__} needs a reference the schedule does not build")
+        scores, info = spec.signal(ctx)                                    # 2. signal
+        scores = np.asarray(scores, dtype=np.float64)
+        if not np.all(np.isfinite(scores)):
+            raise FloatingPointError(f"non-finite signal at update {st.t}: {scores}")
+        if spec.signal_ema is not None:
+            st.sig_ema = scores if st.sig_ema is None else spec.signal_ema * st.sig_ema + (1 - spec.signal_ema) * scores
+            scores = st.sig_ema
+        st.alpha = spec.update(st.alpha, scores)                            # 3. mixture step
+        st.avg.add(st.alpha)
+        ctx.alpha = st.alpha
+        rest = spec.schedule.episode - used if spec.probe_in_episode else spec.schedule.episode
+        rest = max(0, min(rest, st.budget - st.steps - used))
+        if rest > 0:                                                        # 4. proxy trains on new alpha
+            ctx.proxy = problem.step(ctx.proxy, st.alpha, rest, lr=spec.proxy_lr, rng=st.rng)
+        st.steps += used + rest
+        st.t += 1
+        ctx.t = st.t
+        done_now += 1
+        log = st.log
+        log["steps"].append(st.steps)
+        log["alpha"].append(st.alpha.copy())
+        log["alpha_avg"].append(st.avg.value(st.alpha))
+        log["scores"].append(scores.copy())
+        log["twin_distance"].append(dist)
+        log["penalty_gap"].append(info.get("penalty_gap", np.nan))
+        log["grad_steps"].append(problem.cost.grad_steps)
+    st.proxy, st.reference = ctx.proxy, ctx.reference
+    st.cost = problem.cost.as_dict()
+    return st
+
+
+def trace_of(st: LoopState, spec: LoopSpec, method: str, params: dict, domains) -> Trace:
+    m = len(domains)
+    L = st.log
+    arr = lambda k, shape: np.asarray(L[k], dtype=np.float64).reshape(shape)  # noqa: E731
+    T = len(L["steps"])
+    avg = st.avg.value(st.alpha)
+    return Trace(method=method, params=params, domains=list(domains), seed=st.seed, budget=st.budget,
+                 steps=np.asarray(L["steps"], dtype=np.int64), alpha=arr("alpha", (T, m)),
+                 alpha_avg=arr("alpha_avg", (T, m)), scores=arr("scores", (T, m)),
+                 twin_distance=arr("twin_distance", (T,)), penalty_gap=arr("penalty_gap", (T,)),
+                 grad_steps=np.asarray(L["grad_steps"], dtype=np.int64),
+                 output=(avg if spec.output == "average" else st.alpha).copy(),
+                 alpha_last=st.alpha.copy(), alpha_average=avg, cost=dict(st.cost))
+
+
+# --- saving and resuming -------------------------------------------------------------------
+
+def save_state(problem, st: LoopState, path) -> None:
+    """Write the loop state atomically (npz of arrays plus JSON metadata; no pickle)."""
+    arrays = {"alpha": st.alpha, "avg_mean": st.avg.mean}
+    for k, v in problem.state_arrays(st.proxy).items():
+        arrays[f"proxy/{k}"] = v
+    if st.reference is not None:
+        for k, v in problem.state_arrays(st.reference).items():
+            arrays[f"reference/{k}"] = v
+    if st.sig_ema is not None:
+        arrays["sig_ema"] = st.sig_ema
+    m = len(st.alpha)
+    for k in LOG_KEYS:
+        shape = (-1, m) if k in ("alpha", "alpha_avg", "scores") else (-1,)
+        arrays[f"log/{k}"] = np.asarray(st.log[k], dtype=np.float64).reshape(shape) if st.log[k] \
+            else np.zeros((0, m) if len(shape) == 2 else (0,))
+    meta = {"t": st.t, "steps": st.steps, "budget": st.budget, "seed": st.seed, "avg_count": st.avg.count,
+            "rng": st.rng.bit_generator.state, "cost": st.cost, "format": 1}
+    arrays["meta"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
+    path = os.fspath(path)
+    d = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(dir=d, prefix=".tmp-", suffix=".npz")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            np.savez(f, **arrays)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def load_state(problem, path) -> LoopState:
+    with np.load(path, allow_pickle=False) as z:
+        arrays = {k: z[k] for k in z.files}
+    meta = json.loads(arrays.pop("meta").tobytes().decode())
+    sub = lambda prefix: {k[len(prefix):]: v for k, v in arrays.items() if k.startswith(prefix)}  # noqa: E731
+    proxy = problem.state_from_arrays(sub("proxy/"))
+    ref_arrays = sub("reference/")
+    reference = problem.state_from_arrays(ref_arrays) if ref_arrays else None
+    rng = np.random.default_rng()
+    rng.bit_generator.state = meta["rng"]
+    m = arrays["alpha"].shape[0]
+    log = {}
+    for k in LOG_KEYS:
+        a = arrays[f"log/{k}"]
+        if k in ("alpha", "alpha_avg", "scores"):
+            log[k] = [row.copy() for row in a]
+        elif k in ("steps", "grad_steps"):
+            log[k] = [int(x) for x in a]
+        else:
+            log[k] = [float(x) for x in a]
+    return LoopState(proxy, reference, arrays["alpha"].copy(), RunningAverage(m, meta["avg_count"], arrays["avg_mean"]),
+                     rng, meta["budget"], meta["seed"], t=meta["t"], steps=meta["steps"],
+                     sig_ema=arrays.get("sig_ema"), cost=meta["cost"], log=log)

@@ -1,0 +1,83 @@
+"""What every method shares: named parameters with defaults, and ``run(problem, budget, seed)``.
+
+A method file reads like its paper's algorithm box: it picks a schedule, a signal and an update
+(``OnlineMethod``) or returns a mixture directly (``FixedMixtureMethod``); it has no loop of its own.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import numpy as np
+
+from .. import loop
+from ..errors import BadInput
+from ..loop import LoopSpec, LoopState
+from ..trace import Trace
+
+
+class Method:
+    name: ClassVar[str]
+    summary: ClassVar[str]
+    version: ClassVar[str] = "1"  # bump when the method's results change; it enters cell keys
+    defaults: ClassVar[dict] = {}
+
+    def __init__(self, **params):
+        for k in params:
+            if k not in self.defaults:
+                known = ", ".join(sorted(self.defaults)) or "none"
+                raise BadInput(f"method {self.name!r}: unknown parameter {k!r} (known: {known})")
+        self.params = {**self.defaults, **params}
+        self.check()
+
+    def check(self) -> None:
+        """Validate parameters (raise BadInput naming the parameter)."""
+
+    def _positive(self, *names):
+        for n in names:
+            v = self.params[n]
+            if v is not None and not (isinstance(v, (int, float)) and np.isfinite(v) and v > 0):
+                raise BadInput(f"method {self.name!r}: parameter {n!r} must be a positive number, got {v!r}")
+
+    def run(self, problem, budget: int, seed: int = 0) -> Trace:
+        raise NotImplementedError
+
+    def __repr__(self):
+        return f"{self.name}({', '.join(f'{k}={v!r}' for k, v in self.params.items())})"
+
+
+class FixedMixtureMethod(Method):
+    """A method that returns a mixture without training anything (uniform, natural, oracle)."""
+
+    def mixture(self, problem) -> np.ndarray:
+        raise NotImplementedError
+
+    def run(self, problem, budget: int, seed: int = 0) -> Trace:
+        a = np.asarray(self.mixture(problem), dtype=np.float64)
+        m = len(a)
+        empty = np.zeros((0, m))
+        return Trace(method=self.name, params=dict(self.params), domains=list(problem.domains), seed=seed,
+                     budget=budget, steps=np.zeros(0, dtype=np.int64), alpha=empty, alpha_avg=empty,
+                     scores=empty, twin_distance=np.zeros(0), penalty_gap=np.zeros(0),
+                     grad_steps=np.zeros(0, dtype=np.int64), output=a, alpha_last=a.copy(),
+                     alpha_average=a.copy(), cost={"grad_steps": 0, "forward_evals": 0, "examples": 0,
+                                                  "tokens": 0, "flops": 0.0})
+
+
+class OnlineMethod(Method):
+    """A method that is the shared loop with its own schedule, signal and update."""
+
+    def spec(self, problem) -> LoopSpec:
+        raise NotImplementedError
+
+    def start(self, problem, budget: int, seed: int = 0, alpha0=None) -> LoopState:
+        return loop.start(problem, self.spec(problem), budget, seed, alpha0)
+
+    def advance(self, problem, state: LoopState, stop_after: int | None = None) -> LoopState:
+        return loop.advance(problem, self.spec(problem), state, stop_after)
+
+    def trace(self, problem, state: LoopState) -> Trace:
+        return loop.trace_of(state, self.spec(problem), self.name, dict(self.params), problem.domains)
+
+    def run(self, problem, budget: int, seed: int = 0, alpha0=None) -> Trace:
+        return self.trace(problem, self.advance(problem, self.start(problem, budget, seed, alpha0)))

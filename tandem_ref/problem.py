@@ -1,0 +1,204 @@
+"""The ``Problem`` protocol: what a mixture is learned on, and the cost it counts.
+
+A problem names its domains, makes model states, advances a state by n gradient steps on
+sum_i alpha_i L_i + val_weight * L_val, and reports per-domain training losses and the validation
+loss of a state. Theory families implement it in float64 with exact gradients; the small LM
+implements it with a torch model and real batches. Every method talks to a problem only through
+this interface, so every method runs on every problem unchanged.
+
+Randomness (mini-batches, gradient noise) comes only from the ``rng`` the loop passes in, so a
+run is a deterministic function of its seed and can be stopped and resumed bitwise.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+from dataclasses import asdict, dataclass, fields
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+
+
+@dataclass
+class Cost:
+    """What a run spent, in the units every method is compared in.
+
+    grad_steps: single-model gradient steps (a twin probe of K steps costs 2K);
+    forward_evals: loss evaluations (forward-only passes over a batch or a population loss);
+    examples / tokens: data consumed by gradient steps; flops: estimate where the problem knows it."""
+
+    grad_steps: int = 0
+    forward_evals: int = 0
+    examples: int = 0
+    tokens: int = 0
+    flops: float = 0.0
+    paused: bool = False
+
+    def add(self, grad_steps=0, forward_evals=0, examples=0, tokens=0, flops=0.0) -> None:
+        if self.paused:
+            return
+        self.grad_steps += int(grad_steps)
+        self.forward_evals += int(forward_evals)
+        self.examples += int(examples)
+        self.tokens += int(tokens)
+        self.flops += float(flops)
+
+    @contextlib.contextmanager
+    def pause(self):
+        """Diagnostics computed for the trace (not by the method) are not charged."""
+        old, self.paused = self.paused, True
+        try:
+            yield
+        finally:
+            self.paused = old
+
+    def as_dict(self) -> dict:
+        d = asdict(self)
+        d.pop("paused")
+        return d
+
+    def load(self, d: dict) -> None:
+        for f in fields(self):
+            if f.name in d:
+                setattr(self, f.name, type(getattr(self, f.name))(d[f.name]))
+
+
+@dataclass
+class GradStats:
+    """Per-domain gradient geometry at a state, for alignment signals (DoGE).
+
+    align[i] = <grad L_i, grad L_val>, norms[i] = ||grad L_i||, val_norm = ||grad L_val||."""
+
+    align: np.ndarray
+    norms: np.ndarray
+    val_norm: float
+
+
+@runtime_checkable
+class Problem(Protocol):
+    domains: tuple[str, ...]
+    sizes: np.ndarray | None  # natural sizes (examples or tokens) per domain, if the problem has them
+    lr: float  # the default step size of a plain training step
+    cost: Cost
+
+    def init_state(self, seed: int) -> Any: ...
+    def copy(self, state) -> Any: ...
+    def step(self, state, alpha, n: int = 1, *, val_weight: float = 0.0, lr: float | None = None,
+             rng: np.random.Generator | None = None) -> Any: ...
+    def train_losses(self, state, rng: np.random.Generator | None = None) -> np.ndarray: ...
+    def val_loss(self, state, rng: np.random.Generator | None = None) -> float: ...
+    def loss_gap(self, w, u, rng: np.random.Generator | None = None) -> np.ndarray: ...
+    def excess_loss(self, u, w, clip: bool = True, rng: np.random.Generator | None = None) -> np.ndarray: ...
+    def grad_stats(self, state, rng: np.random.Generator | None = None) -> GradStats: ...
+    def distance(self, a, b) -> float: ...
+    def interpolate(self, a, b, t: float) -> Any: ...
+    def state_arrays(self, state) -> dict[str, np.ndarray]: ...
+    def state_from_arrays(self, arrays: dict[str, np.ndarray]) -> Any: ...
+    def fingerprint(self) -> str: ...
+
+
+def fingerprint_of(obj) -> str:
+    """A short stable hash of JSON-able data and numpy arrays (domain order matters)."""
+    h = hashlib.sha256()
+
+    def feed(x):
+        if isinstance(x, np.ndarray):
+            h.update(str(x.dtype).encode() + str(x.shape).encode())
+            h.update(np.ascontiguousarray(x).tobytes())
+        elif isinstance(x, (list, tuple)):
+            h.update(b"[")
+            for y in x:
+                feed(y)
+            h.update(b"]")
+        elif isinstance(x, dict):
+            h.update(b"{")
+            for k in sorted(x):
+                h.update(json.dumps(k).encode())
+                feed(x[k])
+            h.update(b"}")
+        else:
+            h.update(json.dumps(x, sort_keys=True, default=str).encode())
+
+    feed(obj)
+    return h.hexdigest()[:16]
+
+
+class VectorProblem:
+    """Shared machinery for problems whose state is one float64 parameter vector.
+
+    Subclasses provide ``_grad(theta, alpha, val_weight)``, ``_domain_losses(theta)``,
+    ``_val_loss(theta)``, ``_domain_grads(theta)`` (M x d) and ``_val_grad(theta)``, and may add
+    gradient noise through ``noise`` (std of an isotropic Gaussian added to each gradient step,
+    the stochastic mode)."""
+
+    domains: tuple[str, ...]
+    sizes: np.ndarray | None = None
+    lr: float
+    noise: float = 0.0
+    flops_per_grad: float = 0.0
+
+    def __init__(self):
+        self.cost = Cost()
+
+    # --- states -------------------------------------------------------------------------
+    def copy(self, state):
+        return np.array(state, dtype=np.float64, copy=True)
+
+    def distance(self, a, b) -> float:
+        return float(np.linalg.norm(np.asarray(a) - np.asarray(b)))
+
+    def interpolate(self, a, b, t: float):
+        return (1.0 - t) * np.asarray(a) + t * np.asarray(b)
+
+    def state_arrays(self, state) -> dict[str, np.ndarray]:
+        return {"theta": np.asarray(state, dtype=np.float64)}
+
+    def state_from_arrays(self, arrays):
+        return np.array(arrays["theta"], dtype=np.float64)
+
+    # --- training -----------------------------------------------------------------------
+    def step(self, state, alpha, n=1, *, val_weight=0.0, lr=None, rng=None):
+        lr = self.lr if lr is None else lr
+        alpha = np.asarray(alpha, dtype=np.float64)
+        theta = np.array(state, dtype=np.float64, copy=True)
+        for _ in range(int(n)):
+            g = self._grad(theta, alpha, val_weight)
+            if self.noise and rng is not None:
+                g = g + self.noise * rng.standard_normal(theta.shape)
+            theta -= lr * g
+        self.cost.add(grad_steps=n, examples=n, flops=n * self.flops_per_grad)
+        return theta
+
+    # --- evaluation ---------------------------------------------------------------------
+    def train_losses(self, state, rng=None) -> np.ndarray:
+        self.cost.add(forward_evals=1)
+        return self._domain_losses(np.asarray(state))
+
+    def val_loss(self, state, rng=None) -> float:
+        self.cost.add(forward_evals=1)
+        return float(self._val_loss(np.asarray(state)))
+
+    def loss_gap(self, w, u, rng=None) -> np.ndarray:
+        """L_i(w) - L_i(u) per domain (the twin gap Delta of TANDEM)."""
+        self.cost.add(forward_evals=2)
+        return self._domain_losses(np.asarray(w)) - self._domain_losses(np.asarray(u))
+
+    def excess_loss(self, u, w, clip=True, rng=None) -> np.ndarray:
+        """L_i(u) - L_i(w) per domain, clipped at 0 (DoReMi's excess loss of proxy u over reference w).
+
+        A population problem has one loss per domain, so the clip acts per domain; the LM clips per
+        token, as DoReMi's code does."""
+        self.cost.add(forward_evals=2)
+        e = self._domain_losses(np.asarray(u)) - self._domain_losses(np.asarray(w))
+        return np.maximum(e, 0.0) if clip else e
+
+    def grad_stats(self, state, rng=None) -> GradStats:
+        theta = np.asarray(state)
+        G = self._domain_grads(theta)
+        gv = self._val_grad(theta)
+        # one backward per domain plus one for the target, as in DoGE
+        self.cost.add(grad_steps=0, forward_evals=len(self.domains) + 1,
+                      flops=(len(self.domains) + 1) * self.flops_per_grad)
+        return GradStats(align=G @ gv, norms=np.linalg.norm(G, axis=1), val_norm=float(np.linalg.norm(gv)))

@@ -1,0 +1,33 @@
+"""Names to methods. Adding a method is one small file in ``tandem_ref/methods`` and one line here.
+
+Entries are "module:Class" strings, imported on first use, so listing needs no optional deps."""
+
+from __future__ import annotations
+
+import importlib
+
+from .errors import unknown
+
+METHODS: dict[str, str] = {
+    "uniform": "tandem_ref.methods.uniform:Uniform",
+    "natural": "tandem_ref.methods.natural:Natural",
+    "doremi": "tandem_ref.methods.doremi:DoReMi",
+    "doge": "tandem_ref.methods.doge:DoGE",
+    "tandem": "tandem_ref.methods.tandem:Tandem",
+}
+
+
+def method_class(name: str):
+    if name not in METHODS:
+        raise unknown("method", name, METHODS)
+    module, cls = METHODS[name].split(":")
+    return getattr(importlib.import_module(module), cls)
+
+
+def get_method(name: str, **params):
+    """The method ``name`` with its parameters (unknown parameters raise BadInput naming them)."""
+    return method_class(name)(**params)
+
+
+def method_names() -> list[str]:
+    return list(METHODS)

@@ -1,0 +1,205 @@
+"""Reference-model schedules: how and when the reference w is (re)built from the proxy u.
+
+Every online mixer is "a proxy trained on the alpha-mixture, a reference built some way, a
+per-domain signal comparing them, and a step of alpha on the simplex" (research/theory.md 3.1).
+This module is the "reference built some way". A schedule may advance the proxy itself (a twin
+probe of K steps); it returns how many proxy steps it used so the loop can keep to the budget.
+
+The reference trains on G_alpha + val_weight * L_val with step ``ctx.ref_lr``: with the paper's
+w <- w - eta_w (grad L_val + gamma grad L_train(alpha)) that is val_weight = 1/gamma and
+ref_lr = eta_w * gamma (research/theory.md 0.1).
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import numpy as np
+
+from .errors import BadInput, unknown
+from .simplex import uniform, validate_mixture
+
+
+class LoopContext:
+    """What a schedule and a signal see: the problem, the twins, the mixture and the randomness."""
+
+    def __init__(self, problem, alpha, rng, seed, proxy_lr=None, ref_lr=None, ref_val_weight=1.0):
+        self.problem = problem
+        self.alpha = alpha
+        self.rng = rng
+        self.seed = seed
+        self.proxy_lr = proxy_lr
+        self.ref_lr = ref_lr
+        self.ref_val_weight = ref_val_weight
+        self.proxy: Any = None
+        self.reference: Any = None
+        self.t = 0  # index of the current alpha update
+
+    def sub_rng(self) -> np.random.Generator:
+        """A fresh stream drawn from the loop's rng (reproducible, and resumable)."""
+        return np.random.default_rng(int(self.rng.integers(2**63)))
+
+    def probe_twins(self, k: int) -> int:
+        """Advance proxy and reference k steps from where they are, with common random numbers
+        (the same mini-batches and noise for both twins, so their gap measures the extra data and
+        not sampling noise): the proxy on G_alpha, the reference on G_alpha + val_weight L_val."""
+        seed = int(self.rng.integers(2**63))
+        p = self.problem
+        self.proxy = p.step(self.proxy, self.alpha, k, lr=self.proxy_lr, rng=np.random.default_rng(seed))
+        self.reference = p.step(self.reference, self.alpha, k, val_weight=self.ref_val_weight,
+                                lr=self.ref_lr, rng=np.random.default_rng(seed))
+        return k
+
+
+def _positive_int(name, value, minimum=1):
+    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < minimum:
+        raise BadInput(f"{name}: expected an integer >= {minimum}, got {value!r}")
+    return int(value)
+
+
+class ReferenceSchedule:
+    key: ClassVar[str]
+    summary: ClassVar[str]
+    episode: int = 1  # proxy steps per alpha update
+
+    def start(self, ctx: LoopContext, budget: int) -> None:
+        """Build the initial reference (before the first update)."""
+
+    def refresh(self, ctx: LoopContext) -> int:
+        """Update ctx.reference for update ctx.t; return the proxy steps this used."""
+        return 0
+
+    def params(self) -> dict:
+        return {k: v for k, v in vars(self).items() if not k.startswith("_")}
+
+    def __repr__(self):
+        return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in self.params().items())})"
+
+
+class TwinReset(ReferenceSchedule):
+    key = "twin-reset"
+    summary = "TANDEM: every E steps copy the proxy into the reference, then probe both K steps"
+
+    def __init__(self, episode: int = 5, probe: int = 4):
+        self.episode = _positive_int("episode", episode)
+        self.probe = _positive_int("probe", probe)
+
+    def refresh(self, ctx):
+        ctx.reference = ctx.problem.copy(ctx.proxy)  # synchronisation: w_0 <- u_0
+        return ctx.probe_twins(self.probe)
+
+
+class Static(ReferenceSchedule):
+    key = "static"
+    summary = "DoReMi: trained once beforehand on a fixed mixture, never updated"
+
+    def __init__(self, mixture="uniform", steps: int | None = None):
+        self.mixture = mixture
+        self.steps = None if steps is None else _positive_int("reference_steps", steps, 0)
+
+    def resolve(self, problem) -> np.ndarray:
+        m = len(problem.domains)
+        if isinstance(self.mixture, str):
+            if self.mixture == "uniform":
+                return uniform(m)
+            if self.mixture == "natural":
+                return natural_mixture(problem)
+            raise BadInput(f"reference_mixture: expected 'uniform', 'natural' or weights, got {self.mixture!r}")
+        return validate_mixture(self.mixture, problem.domains, name="reference_mixture")
+
+    def start(self, ctx, budget):
+        # A separate model from the same initialisation, trained on the reference mixture only
+        # (no validation data), with its own batch stream.
+        p = ctx.problem
+        steps = budget if self.steps is None else self.steps
+        w = p.init_state(ctx.seed)
+        ctx.reference = p.step(w, self.resolve(p), steps, lr=ctx.proxy_lr,
+                               rng=np.random.default_rng([ctx.seed, 0x5EF]))
+
+
+class Lookahead(ReferenceSchedule):
+    key = "lookahead"
+    summary = "DoGE: the proxy after `steps` steps on the validation loss, rebuilt every update"
+
+    def __init__(self, steps: int = 1):
+        self.steps = _positive_int("steps", steps)
+
+    def refresh(self, ctx):
+        p = ctx.problem
+        zero = np.zeros(len(p.domains))
+        ctx.reference = p.step(p.copy(ctx.proxy), zero, self.steps, val_weight=1.0, lr=ctx.proxy_lr,
+                               rng=ctx.sub_rng())
+        return 0
+
+
+class Persistent(ReferenceSchedule):
+    key = "persistent"
+    summary = "ablation (paper Fig. 7): warm-started once from the proxy, probed K steps per episode, never reset"
+
+    def __init__(self, episode: int = 5, probe: int = 4):
+        self.episode = _positive_int("episode", episode)
+        self.probe = _positive_int("probe", probe)
+
+    def start(self, ctx, budget):
+        ctx.reference = ctx.problem.copy(ctx.proxy)
+
+    def refresh(self, ctx):
+        return ctx.probe_twins(self.probe)
+
+
+class EMA(ReferenceSchedule):
+    key = "ema"
+    summary = "negative control: an exponential moving average of the proxy (no extra data)"
+
+    def __init__(self, tau: float = 0.1, episode: int = 1):
+        if not (0.0 < float(tau) <= 1.0):
+            raise BadInput(f"tau: expected a number in (0, 1], got {tau!r}")
+        self.tau = float(tau)
+        self.episode = _positive_int("episode", episode)
+
+    def start(self, ctx, budget):
+        ctx.reference = ctx.problem.copy(ctx.proxy)
+
+    def refresh(self, ctx):
+        ctx.reference = ctx.problem.interpolate(ctx.reference, ctx.proxy, self.tau)
+        return 0
+
+
+class Stale(ReferenceSchedule):
+    key = "stale"
+    summary = "alpha every E steps, twin reference re-synced and probed only every `period` updates"
+
+    def __init__(self, period: int = 4, probe: int = 4, episode: int = 1):
+        self.period = _positive_int("period", period)
+        self.probe = _positive_int("probe", probe)
+        self.episode = _positive_int("episode", episode)
+
+    def refresh(self, ctx):
+        if ctx.t % self.period:
+            return 0
+        ctx.reference = ctx.problem.copy(ctx.proxy)
+        return ctx.probe_twins(self.probe)
+
+
+def natural_mixture(problem) -> np.ndarray:
+    sizes = getattr(problem, "sizes", None)
+    if sizes is None:
+        raise BadInput(f"natural mixture: problem {type(problem).__name__} has no domain sizes")
+    sizes = np.asarray(sizes, dtype=np.float64)
+    if np.any(~np.isfinite(sizes)) or np.any(sizes < 0) or sizes.sum() <= 0:
+        raise BadInput("natural mixture: domain sizes must be finite, non-negative and not all zero")
+    return sizes / sizes.sum()
+
+
+SCHEDULES: dict[str, type[ReferenceSchedule]] = {
+    cls.key: cls for cls in (TwinReset, Static, Lookahead, Persistent, EMA, Stale)
+}
+
+
+def make_schedule(name: str, **params) -> ReferenceSchedule:
+    if name not in SCHEDULES:
+        raise unknown("schedule", name, SCHEDULES)
+    try:
+        return SCHEDULES[name](**params)
+    except TypeError as e:
+        raise BadInput(f"schedule {name!r}: {e}") from None

@@ -1,0 +1,68 @@
+"""Per-domain signals comparing proxy u and reference w. Higher score = up-weight the domain.
+
+Conventions follow research/tandem_paper.md Table 1 with the sign flipped to a score to ascend:
+  TwinGap        s_i = gamma (L_i(u) - L_i(w))            = -gamma Delta_i   (TANDEM, Danskin)
+  ClippedExcess  s_i = max(L_i(u) - L_i(w), 0)                             (DoReMi)
+  GradAlignment  s_i = <grad L_i(u), grad L_val(u)>, as DoGE's code scales and clips it
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+class Signal:
+    uses_reference: bool = True
+
+    def __call__(self, ctx) -> tuple[np.ndarray, dict]:
+        raise NotImplementedError
+
+
+class TwinGap(Signal):
+    """TANDEM's hypergradient: d/d alpha_i of H_gamma is gamma (L_i(w) - L_i(u)) (Danskin on
+    research/tandem_paper.md Eq. 2). Both losses are taken on the same batch."""
+
+    def __init__(self, gamma: float = 1.0):
+        self.gamma = float(gamma)
+
+    def __call__(self, ctx):
+        delta = ctx.problem.loss_gap(ctx.reference, ctx.proxy, rng=ctx.rng)
+        return -self.gamma * delta, {"penalty_gap": float(ctx.alpha @ delta)}
+
+
+class ClippedExcess(Signal):
+    """DoReMi's excess loss lambda_i = mean over domain i's tokens of max(l_proxy - l_ref, 0)."""
+
+    def __init__(self, clip: bool = True):
+        self.clip = bool(clip)
+
+    def __call__(self, ctx):
+        return ctx.problem.excess_loss(ctx.proxy, ctx.reference, clip=self.clip, rng=ctx.rng), {}
+
+
+class GradAlignment(Signal):
+    """DoGE's generalisation estimate, as its code computes it (research/peer_rules.md section 2):
+
+    each gradient norm-clipped to ``max_grad_norm``; S_i = <g_i, g_val>;
+    W_i = lr S_i / (mean_l ||g_l|| + 1e-6) if ``normalize``; W clipped to [lr dw_min, lr dw_max].
+    ``max_grad_norm``/``dw_min``/``dw_max`` = None switch each part off (the paper's plain rule)."""
+
+    uses_reference = False
+
+    def __init__(self, lr: float, normalize=True, dw_min=0.0, dw_max=5.0, max_grad_norm=5.0):
+        self.lr, self.normalize = float(lr), bool(normalize)
+        self.dw_min, self.dw_max, self.max_grad_norm = dw_min, dw_max, max_grad_norm
+
+    def __call__(self, ctx):
+        st = ctx.problem.grad_stats(ctx.proxy, rng=ctx.rng)
+        norms, align, vnorm = st.norms, st.align, st.val_norm
+        if self.max_grad_norm is not None:
+            ci = np.minimum(1.0, self.max_grad_norm / np.maximum(norms, 1e-300))
+            cv = min(1.0, self.max_grad_norm / max(vnorm, 1e-300))
+            align, norms = align * ci * cv, norms * ci
+        w = self.lr * align
+        if self.normalize:
+            w = w / (norms.mean() + 1e-6)
+        lo = -np.inf if self.dw_min is None else self.lr * self.dw_min
+        hi = np.inf if self.dw_max is None else self.lr * self.dw_max
+        return np.clip(w, lo, hi), {"alignment": align}

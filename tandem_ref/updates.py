@@ -1,0 +1,47 @@
+"""Steps of the mixture on the simplex, given a per-domain score to ascend."""
+
+from __future__ import annotations
+
+from .errors import BadInput
+from .simplex import mirror_step, projected_step, smooth
+
+
+class Update:
+    key: str
+
+    def __init__(self, eta: float, smoothing: float = 0.0):
+        if not eta > 0:
+            raise BadInput(f"eta: expected a positive step size, got {eta!r}")
+        if not (0.0 <= smoothing <= 1.0):
+            raise BadInput(f"smoothing: expected a number in [0, 1], got {smoothing!r}")
+        self.eta, self.smoothing = float(eta), float(smoothing)
+
+    def __repr__(self):
+        return f"{type(self).__name__}(eta={self.eta}, smoothing={self.smoothing})"
+
+
+class Mirror(Update):
+    """Exponentiated gradient: alpha <- (1-eps) softmax(log alpha + eta s) + eps/M."""
+
+    key = "mirror"
+
+    def __call__(self, alpha, score):
+        return smooth(mirror_step(alpha, score, self.eta), self.smoothing)
+
+
+class Projected(Update):
+    """Euclidean projected step: alpha <- (1-eps) Pi(alpha + eta s) + eps/M."""
+
+    key = "projected"
+
+    def __call__(self, alpha, score):
+        return smooth(projected_step(alpha, score, self.eta), self.smoothing)
+
+
+UPDATES = {"mirror": Mirror, "projected": Projected}
+
+
+def make_update(kind: str, eta: float, smoothing: float = 0.0) -> Update:
+    if kind not in UPDATES:
+        raise BadInput(f"update: expected one of {', '.join(UPDATES)}, got {kind!r}")
+    return UPDATES[kind](eta, smoothing)

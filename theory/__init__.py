@@ -1,0 +1,1 @@
+"""theory: controlled problems with exact optima, penalty quantities, and the claims as functions."""
