@@ -12,9 +12,8 @@ import importlib
 import pkgutil
 import sys
 
-from tandem_ref.errors import BadInput
-
 import bench.commands
+from tandem_ref.errors import BadInput
 
 
 class _Parser(argparse.ArgumentParser):

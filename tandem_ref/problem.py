@@ -166,10 +166,16 @@ class VectorProblem:
         for _ in range(int(n)):
             g = self._grad(theta, alpha, val_weight)
             if self.noise and rng is not None:
-                g = g + self.noise * rng.standard_normal(theta.shape)
+                g = g + self._gradient_noise(alpha, val_weight, rng, theta.shape)
             theta -= lr * g
         self.cost.add(grad_steps=n, examples=n, flops=n * self.flops_per_grad)
         return theta
+
+    def _gradient_noise(self, alpha, val_weight, rng, shape) -> np.ndarray:
+        """The stochastic mode's noise on one gradient step: isotropic Gaussian of std ``noise``.
+
+        A hook: theory.stochastic replaces it by per-domain mini-batch noise (sum_i alpha_i xi_i)."""
+        return self.noise * rng.standard_normal(shape)
 
     # --- evaluation ---------------------------------------------------------------------
     def train_losses(self, state, rng=None) -> np.ndarray:

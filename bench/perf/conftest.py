@@ -1,0 +1,47 @@
+"""Collects every benchmark's ratio, judges it against the baseline and target, prints the table,
+writes results/perf/summary.md, and fails the session when any verdict fails.
+
+``--perf-update-baseline`` stores this run's ratios as the new baseline instead of judging.
+``--perf-no-write`` judges without writing the summary (used by the gate's own test)."""
+
+import pytest
+
+from bench.perf import gate
+
+_MEASURED: list = []
+
+
+def pytest_addoption(parser):
+    parser.addoption("--perf-update-baseline", action="store_true", help="store this run's ratios as the baseline")
+    parser.addoption("--perf-no-write", action="store_true", help="do not write results/perf/summary.md")
+
+
+@pytest.fixture
+def record_ratio(benchmark):
+    """record_ratio(name, ratio, target=None, higher_is_better=False, seconds=None, note='')"""
+
+    def record(name, ratio, target=None, higher_is_better=False, seconds=None, note=""):
+        m = gate.Measurement(name, float(ratio), target, higher_is_better, seconds, note)
+        _MEASURED.append(m)
+        benchmark.extra_info.update({"ratio": m.ratio, "target": target})
+        return m
+
+    return record
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if not _MEASURED:
+        return
+    config = session.config
+    if config.getoption("--perf-update-baseline"):
+        gate.save_baseline(_MEASURED)
+        print(f"\nperf baseline written: {gate.BASELINE}")
+        return
+    base = gate.load_baseline()
+    verdicts = gate.verdicts_for(_MEASURED, base)
+    print("\n" + gate.table(verdicts))
+    if not config.getoption("--perf-no-write"):
+        gate.write_summary(verdicts, base_machine=base.get("machine"))
+    if any(v.failed for v in verdicts):
+        print("perf gate: FAILED (" + ", ".join(f"{v.name}: {v.verdict}" for v in verdicts if v.failed) + ")")
+        session.exitstatus = 1

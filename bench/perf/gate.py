@@ -1,0 +1,103 @@
+"""The performance gate: ratios measured in one run, compared with a stored baseline and a target.
+
+Absolute times on shared machines drift from run to run, so the gate compares *ratios* measured in
+the same process (a method's step against a plain step, the trainer against a minimal loop);
+absolute times are kept for the record. A benchmark fails when its ratio misses its target or
+regresses by more than ``TOLERANCE`` against the baseline (results/perf/baseline.json).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+TOLERANCE = 0.10
+ROOT = Path(__file__).resolve().parents[2]
+BASELINE = ROOT / "results" / "perf" / "baseline.json"
+SUMMARY = ROOT / "results" / "perf" / "summary.md"
+
+
+@dataclass
+class Measurement:
+    name: str
+    ratio: float
+    target: float | None  # None: no target, only the regression check
+    higher_is_better: bool = False
+    seconds: float | None = None  # the absolute time behind the ratio, for the record
+    note: str = ""
+
+
+@dataclass
+class Verdict:
+    name: str
+    ratio: float
+    target: float | None
+    baseline: float | None
+    verdict: str  # "ok", "misses target", "regressed", "new"
+    seconds: float | None = None
+    note: str = ""
+
+    @property
+    def failed(self) -> bool:
+        return self.verdict in ("misses target", "regressed")
+
+
+def judge(m: Measurement, baseline: float | None, tolerance: float = TOLERANCE) -> Verdict:
+    worse = (lambda a, b: a < b) if m.higher_is_better else (lambda a, b: a > b)
+    if m.target is not None and worse(m.ratio, m.target):
+        v = "misses target"
+    elif baseline is not None:
+        limit = baseline * (1 - tolerance) if m.higher_is_better else baseline * (1 + tolerance)
+        v = "regressed" if worse(m.ratio, limit) else "ok"
+    else:
+        v = "new"
+    return Verdict(m.name, m.ratio, m.target, baseline, v, m.seconds, m.note)
+
+
+def load_baseline(path: Path = BASELINE) -> dict:
+    if not path.exists():
+        return {"machine": None, "ratios": {}}
+    return json.loads(path.read_text())
+
+
+def machine() -> dict:
+    return {"platform": platform.platform(), "processor": platform.processor() or platform.machine(),
+            "cpus": os.cpu_count(), "python": platform.python_version()}
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+    os.replace(tmp, path)
+
+
+def save_baseline(measurements: list[Measurement], path: Path = BASELINE) -> None:
+    data = {"machine": machine(), "ratios": {m.name: m.ratio for m in measurements}}
+    _atomic_write(path, json.dumps(data, indent=2, sort_keys=True) + "\n")
+
+
+def table(verdicts: list[Verdict]) -> str:
+    fmt = lambda x: "-" if x is None else f"{x:.3g}"
+    lines = ["| benchmark | ratio | target | baseline | verdict | time (s) | note |", "|---|---|---|---|---|---|---|"]
+    for v in verdicts:
+        lines.append(f"| {v.name} | {fmt(v.ratio)} | {fmt(v.target)} | {fmt(v.baseline)} | {v.verdict} | "
+                     f"{fmt(v.seconds)} | {v.note} |")
+    return "\n".join(lines)
+
+
+def write_summary(verdicts: list[Verdict], path: Path = SUMMARY, base_machine=None) -> None:
+    text = ("# Performance summary (`tox -e bench`)\n\n"
+            f"Measured on: {machine()}. Baseline from: {base_machine}.\n"
+            f"A ratio fails when it misses its target or is more than {TOLERANCE:.0%} worse than the baseline.\n\n"
+            + table(verdicts) + "\n")
+    _atomic_write(path, text)
+
+
+def verdicts_for(measurements: list[Measurement], baseline: dict) -> list[Verdict]:
+    return [judge(m, baseline["ratios"].get(m.name)) for m in measurements]
