@@ -66,6 +66,7 @@ class LoopState:
     sig_ema: np.ndarray | None = None
     cost: dict = field(default_factory=dict)
     log: dict = field(default_factory=lambda: {k: [] for k in LOG_KEYS})
+    memory: dict = field(default_factory=dict)  # arrays a stateful part keeps across updates (ctx.memory)
 
     @property
     def done(self) -> bool:
@@ -88,7 +89,7 @@ def start(problem, spec: LoopSpec, budget: int, seed: int, alpha0=None) -> LoopS
     if spec.average_includes_initial:
         avg.add(alpha)
     return LoopState(ctx.proxy, ctx.reference, alpha, avg, ctx.rng, int(budget), int(seed),
-                     cost=problem.cost.as_dict())
+                     cost=problem.cost.as_dict(), memory=ctx.memory)
 
 
 def _context(problem, spec, alpha, rng, seed):
@@ -103,6 +104,7 @@ def advance(problem, spec: LoopSpec, st: LoopState, stop_after: int | None = Non
     problem.cost.load(st.cost)
     ctx = _context(problem, spec, st.alpha, st.rng, st.seed)
     ctx.proxy, ctx.reference, ctx.t = st.proxy, st.reference, st.t
+    ctx.memory = st.memory
     done_now = 0
     while st.steps < st.budget and (stop_after is None or done_now < stop_after):
         ctx.alpha = st.alpha
@@ -120,7 +122,10 @@ def advance(problem, spec: LoopSpec, st: LoopState, stop_after: int | None = Non
         if spec.signal_ema is not None:
             st.sig_ema = scores if st.sig_ema is None else spec.signal_ema * st.sig_ema + (1 - spec.signal_ema) * scores
             scores = st.sig_ema
-        st.alpha = spec.update(st.alpha, scores)                            # 3. mixture step
+        if getattr(spec.update, "needs_context", False):                     # 3. mixture step
+            st.alpha = spec.update(st.alpha, scores, ctx)  # a stateful rule (a bandit) reads ctx.memory
+        else:
+            st.alpha = spec.update(st.alpha, scores)
         st.avg.add(st.alpha)
         ctx.alpha = st.alpha
         rest = spec.schedule.episode - used if spec.probe_in_episode else spec.schedule.episode
@@ -171,6 +176,8 @@ def save_state(problem, st: LoopState, path) -> None:
             arrays[f"reference/{k}"] = v
     if st.sig_ema is not None:
         arrays["sig_ema"] = st.sig_ema
+    for k, v in st.memory.items():
+        arrays[f"memory/{k}"] = np.asarray(v)
     m = len(st.alpha)
     for k in LOG_KEYS:
         shape = (-1, m) if k in ("alpha", "alpha_avg", "scores") else (-1,)
@@ -179,6 +186,11 @@ def save_state(problem, st: LoopState, path) -> None:
     meta = {"t": st.t, "steps": st.steps, "budget": st.budget, "seed": st.seed, "avg_count": st.avg.count,
             "rng": st.rng.bit_generator.state, "cost": st.cost, "format": 1}
     arrays["meta"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
+    write_npz_atomic(path, arrays)
+
+
+def write_npz_atomic(path, arrays: dict) -> None:
+    """np.savez to a temporary file in the target folder, then an atomic rename (no pickle)."""
     path = os.fspath(path)
     d = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(dir=d, prefix=".tmp-", suffix=".npz")
@@ -214,4 +226,4 @@ def load_state(problem, path) -> LoopState:
             log[k] = [float(x) for x in a]
     return LoopState(proxy, reference, arrays["alpha"].copy(), RunningAverage(m, meta["avg_count"], arrays["avg_mean"]),
                      rng, meta["budget"], meta["seed"], t=meta["t"], steps=meta["steps"],
-                     sig_ema=arrays.get("sig_ema"), cost=meta["cost"], log=log)
+                     sig_ema=arrays.get("sig_ema"), cost=meta["cost"], log=log, memory=sub("memory/"))

@@ -14,6 +14,13 @@ METHODS: dict[str, str] = {
     "doremi": "tandem_ref.methods.doremi:DoReMi",
     "doge": "tandem_ref.methods.doge:DoGE",
     "tandem": "tandem_ref.methods.tandem:Tandem",
+    "odm": "tandem_ref.methods.odm:ODM",
+    "aioli": "tandem_ref.methods.aioli:Aioli",
+    "skill-it": "tandem_ref.methods.skill_it:SkillIt",
+    "regmix": "tandem_ref.methods.regmix:RegMix",
+    "mixing-laws": "tandem_ref.methods.mixing_laws:MixingLaws",
+    "random-search": "tandem_ref.methods.random_search:RandomSearch",
+    "oracle": "tandem_ref.methods.oracle:Oracle",
 }
 
 

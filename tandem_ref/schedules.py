@@ -34,6 +34,7 @@ class LoopContext:
         self.proxy: Any = None
         self.reference: Any = None
         self.t = 0  # index of the current alpha update
+        self.memory: dict = {}  # arrays a stateful part keeps across updates; saved with the loop state
 
     def sub_rng(self) -> np.random.Generator:
         """A fresh stream drawn from the loop's rng (reproducible, and resumable)."""
@@ -179,6 +180,14 @@ class Stale(ReferenceSchedule):
             return 0
         ctx.reference = ctx.problem.copy(ctx.proxy)
         return ctx.probe_twins(self.probe)
+
+
+class NoReference(ReferenceSchedule):
+    key = "none"
+    summary = "no reference model (ODM, Aioli, Skill-It): alpha updated every E proxy steps"
+
+    def __init__(self, episode: int = 1):
+        self.episode = _positive_int("episode", episode)
 
 
 def natural_mixture(problem) -> np.ndarray:

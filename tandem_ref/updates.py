@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .errors import BadInput
-from .simplex import mirror_step, projected_step, smooth
+from .simplex import mirror_step, projected_step, smooth, uniform
 
 
 class Update:
@@ -38,7 +38,20 @@ class Projected(Update):
         return smooth(projected_step(alpha, score, self.eta), self.smoothing)
 
 
-UPDATES = {"mirror": Mirror, "projected": Projected}
+class Gibbs(Update):
+    """Gibbs weights from a fixed uniform base: alpha <- (1-eps) softmax(eta s) + eps/M.
+
+    Not cumulative: the previous alpha is ignored (Skill-It's p_t ~ exp(eta sum_tau A L_tau) and Aioli's
+    EMA branch recompute the weights from uniform each round; research/peer_rules.md section 4)."""
+
+    key = "gibbs"
+
+    def __call__(self, alpha, score):
+        base = uniform(len(alpha))
+        return smooth(mirror_step(base, score, self.eta), self.smoothing)
+
+
+UPDATES = {"mirror": Mirror, "projected": Projected, "gibbs": Gibbs}
 
 
 def make_update(kind: str, eta: float, smoothing: float = 0.0) -> Update:

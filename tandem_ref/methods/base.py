@@ -39,6 +39,28 @@ class Method:
             if v is not None and not (isinstance(v, (int, float)) and np.isfinite(v) and v > 0):
                 raise BadInput(f"method {self.name!r}: parameter {n!r} must be a positive number, got {v!r}")
 
+    def _integer(self, *names, minimum: int = 1, optional: bool = False):
+        for n in names:
+            v = self.params[n]
+            if v is None and optional:
+                continue
+            if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v < minimum:
+                raise BadInput(f"method {self.name!r}: parameter {n!r} must be an integer >= {minimum}, got {v!r}")
+
+    def _choice(self, name, options):
+        v = self.params[name]
+        if v not in options:
+            raise BadInput(f"method {self.name!r}: parameter {name!r} must be one of "
+                           f"{', '.join(map(str, options))}, got {v!r}")
+
+    def _fraction(self, name, optional: bool = False):
+        """A number in [0, 1) (a smoothing or EMA factor)."""
+        v = self.params[name]
+        if v is None and optional:
+            return
+        if not (isinstance(v, (int, float)) and not isinstance(v, bool) and 0.0 <= v < 1.0):
+            raise BadInput(f"method {self.name!r}: parameter {name!r} must be a number in [0, 1), got {v!r}")
+
     def run(self, problem, budget: int, seed: int = 0) -> Trace:
         raise NotImplementedError
 

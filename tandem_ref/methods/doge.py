@@ -17,17 +17,10 @@ proxy after one step on L_val [Lookahead], the score -(L_i(w) - L_i(u)) / eta_t,
 
 from ..errors import BadInput
 from ..loop import LoopSpec
-from ..schedules import Lookahead
+from ..schedules import Lookahead, NoReference
 from ..signals import GradAlignment, TwinGap
 from ..updates import Mirror
 from .base import OnlineMethod
-
-
-class _NoReference(Lookahead):
-    """The exact alignment needs no materialised reference: the look-ahead is implicit."""
-
-    def refresh(self, ctx):
-        return 0
 
 
 class DoGE(OnlineMethod):
@@ -48,7 +41,7 @@ class DoGE(OnlineMethod):
         if p["signal"] == "lookahead":
             schedule, signal = Lookahead(1), TwinGap(gamma=1.0 / lr)
         else:
-            schedule = _NoReference(1)
+            schedule = NoReference(1)  # the exact alignment needs no materialised look-ahead reference
             signal = GradAlignment(lr, p["normalize"], p["dw_min"], p["dw_max"], p["max_grad_norm"])
         return LoopSpec(schedule=schedule, signal=signal, update=Mirror(1.0 / p["mu"], p["smoothing"]),
                         proxy_lr=lr, output=p["output"])

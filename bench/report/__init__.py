@@ -1,0 +1,41 @@
+"""Reports: figures, tables and report.md, a pure function of the results stored under a folder.
+
+``build(out)`` reads every ``out/<suite>/`` (its manifest and cells or its tidy table) and writes
+``out/figures/*.png|pdf``, ``out/tables/*.md|tex`` and ``out/report.md``. It works on a partly
+finished sweep and says which cells are missing.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tandem_ref.errors import BadInput
+
+from ..results import check_writable, suite_dirs, write_atomic
+from . import data as data_mod
+from . import figures, markdown, tables
+
+
+def build(out) -> Path:
+    out = Path(out)
+    if not out.is_dir() or not suite_dirs(out):
+        raise BadInput(f"--out {out}: no results here (run `tandem-bench run SUITE --out {out}` first)")
+    check_writable(out)
+    data = data_mod.load(out)
+    figs = figures.draw(data, out / "figures")
+    tdir = out / "tables"
+    tdir.mkdir(exist_ok=True)
+    summaries = {}
+    from bench.lm import report as lm_report  # LM suites: per-domain perplexity and paired differences
+
+    for sd in data:
+        header, rows = lm_report.summary(sd) or tables.suite_summary(sd)
+        summaries[sd.name] = (header, rows)
+        if rows:
+            write_atomic(tdir / f"{sd.name}.md", tables.markdown(header, rows).encode())
+            write_atomic(tdir / f"{sd.name}.tex", tables.latex(header, rows).encode())
+    claims = tables.claims_rows(data) + lm_report.claims(data)
+    if claims:
+        write_atomic(tdir / "claims.md", tables.markdown(tables.CLAIM_COLUMNS, claims).encode())
+        write_atomic(tdir / "claims.tex", tables.latex(tables.CLAIM_COLUMNS, claims).encode())
+    return markdown.write(out, data, figs, summaries, claims)

@@ -1,0 +1,85 @@
+"""What the report reads: each suite's tidy table, its manifest and what is missing, plus the
+derived columns and the interval over seeds that every figure and table uses."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from .. import results
+
+
+@dataclass
+class SuiteData:
+    name: str
+    manifest: dict
+    table: pd.DataFrame
+    missing: list[dict]
+
+    @property
+    def studies(self) -> list[dict]:
+        return self.manifest.get("studies", [])
+
+    def study(self, name: str) -> pd.DataFrame:
+        if not len(self.table):
+            return self.table
+        return self.table[self.table["study"] == name]
+
+
+def load(out: Path) -> list[SuiteData]:
+    """Every suite folder under ``out``; refreshes each tidy table from its cell files if present."""
+    data = []
+    for d in results.suite_dirs(out):
+        table, missing = results.collect(d)
+        if (d / "cells").is_dir():
+            results.write_table(d, table, csv=(d / "results.csv").exists())
+        data.append(SuiteData(d.name, results.read_manifest(d), add_derived(table), missing))
+    return data
+
+
+def add_derived(df: pd.DataFrame) -> pd.DataFrame:
+    """Gains in loss units: the method's F(uniform) - F(alpha) and the optimum's F(uniform) - F(alpha*)."""
+    df = df.copy()
+    if {"F", "F_uniform", "F_star"} <= set(df.columns):
+        df["gain"] = df["F_uniform"] - df["F"]
+        df["gain_opt"] = df["F_uniform"] - df["F_star"]
+    return df
+
+
+def _rows(df: pd.DataFrame, final: bool) -> pd.DataFrame:
+    if "final" not in df.columns:  # no run finished yet (claims only, or every cell failed)
+        return df.iloc[0:0]
+    return df[(df["final"] == final) & (df["status"] == "ok")]
+
+
+def final_rows(df: pd.DataFrame) -> pd.DataFrame:
+    """One row per finished cell: the method's returned mixture with its scores and cost."""
+    return _rows(df, True)
+
+
+def logged_rows(df: pd.DataFrame) -> pd.DataFrame:
+    """The rows of the logged updates of the finished cells."""
+    return _rows(df, False)
+
+
+def mean_ci(values, level: float = 0.95) -> tuple[float, float, float, int]:
+    """Mean and Student-t interval over seeds (NaNs dropped): (mean, low, high, n)."""
+    v = np.asarray(values, dtype=np.float64)
+    v = v[np.isfinite(v)]
+    n = len(v)
+    if n == 0:
+        return np.nan, np.nan, np.nan, 0
+    m = float(v.mean())
+    if n == 1:
+        return m, np.nan, np.nan, 1
+    half = float(stats.t.ppf(0.5 + level / 2, n - 1) * v.std(ddof=1) / np.sqrt(n))
+    return m, m - half, m + half, n
+
+
+def domains_of(df: pd.DataFrame, prefix: str = "alpha.") -> list[str]:
+    """Domain names of the mixture columns that have values in ``df`` (in column order)."""
+    return [c[len(prefix):] for c in df.columns if c.startswith(prefix) and df[c].notna().any()]

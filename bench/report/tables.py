@@ -1,0 +1,122 @@
+"""Tables as Markdown and LaTeX: a summary per suite and the claims table.
+
+A table is a header and rows of strings; ``markdown`` and ``latex`` render the same table, so the
+two never disagree. Numbers print to 4 significant figures; an interval over seeds prints as
+``mean [low, high]``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pandas as pd
+
+from .data import SuiteData, final_rows, mean_ci
+
+SUMMARY_METRICS = [("l1", "ℓ1 to α*"), ("regret", "regret"), ("gain_captured", "gain captured"),
+                   ("cost.grad_steps", "grad steps"), ("wall_s", "seconds")]
+CLAIM_COLUMNS = ["id", "claim", "setting", "statistic", "expected", "measured", "verdict"]
+
+
+def num(x) -> str:
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "–"
+    if isinstance(x, bool):
+        return "yes" if x else "no"
+    if isinstance(x, (int, float)):
+        return f"{x:.4g}"
+    return str(x)
+
+
+def _value(x):
+    """A verdict value as stored: numbers and booleans that share a column with text are JSON text."""
+    if isinstance(x, str):
+        try:
+            v = json.loads(x)
+        except ValueError:
+            return x
+        return v if isinstance(v, (int, float, bool)) else x
+    return None if x is None or (isinstance(x, float) and math.isnan(x)) else x
+
+
+def interval(mean, lo, hi, n) -> str:
+    if n == 0:
+        return "–"
+    if n == 1 or math.isnan(lo):
+        return num(mean)
+    return f"{num(mean)} [{num(lo)}, {num(hi)}]"
+
+
+def markdown(header: list[str], rows: list[list[str]]) -> str:
+    esc = lambda s: str(s).replace("|", "\\|")  # noqa: E731
+    lines = ["| " + " | ".join(map(esc, header)) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(map(esc, r)) + " |" for r in rows]
+    return "\n".join(lines) + "\n"
+
+
+_TEX = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
+        "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
+        "α": r"$\alpha$", "ℓ": r"$\ell$", "γ": r"$\gamma$", "κ": r"$\kappa$", "λ": r"$\lambda$",
+        "–": "--", "−": "-", "≤": r"$\le$", "≥": r"$\ge$", "∞": r"$\infty$", "‖": r"$\|$", "·": r"$\cdot$"}
+
+
+def _tex(s: str) -> str:
+    return "".join(_TEX.get(ch, ch) for ch in str(s))
+
+
+def latex(header: list[str], rows: list[list[str]]) -> str:
+    lines = [r"\begin{tabular}{" + "l" * len(header) + "}", r"\hline",
+             " & ".join(map(_tex, header)) + r" \\", r"\hline"]
+    lines += [" & ".join(map(_tex, r)) + r" \\" for r in rows]
+    lines += [r"\hline", r"\end{tabular}"]
+    return "\n".join(lines) + "\n"
+
+
+def _grid_columns(df: pd.DataFrame) -> list[str]:
+    return [c for c in df.columns if c.startswith("grid.") and df[c].nunique(dropna=True) > 1]
+
+
+def suite_summary(sd: SuiteData) -> tuple[list[str], list[list[str]]]:
+    """One line per (study, problem, method, grid point): each score's mean and interval over seeds."""
+    fin = final_rows(sd.table)
+    fin = fin[fin["kind"] == "run"] if len(fin) else fin
+    if not len(fin):
+        return [], []
+    grid = _grid_columns(fin)
+    # a suite may name its own score columns ([report] metrics = [...]); cost and time always follow
+    chosen = sd.manifest.get("report", {}).get("metrics")
+    wanted = SUMMARY_METRICS if chosen is None else [(c, c) for c in chosen] + SUMMARY_METRICS[-2:]
+    metrics = [(c, name) for c, name in wanted if c in fin and fin[c].notna().any()]
+    header = ["study", "problem", "method"] + [g[5:] for g in grid] + ["seeds"] + [n for _, n in metrics]
+    rows = []
+    keys = ["study", "problem", "method"] + grid
+    for k, g in fin.groupby(keys, sort=False, dropna=False):
+        k = k if isinstance(k, tuple) else (k,)
+        rows.append([num(v) for v in k] + [str(g["seed"].nunique())]
+                    + [interval(*mean_ci(g[c])) for c, _ in metrics])
+    return header, rows
+
+
+def claims_rows(data: list[SuiteData]) -> list[list[str]]:
+    """The claims table: every verdict row any suite stored (claim cells), in suite order."""
+    rows = []
+    for sd in data:
+        t = sd.table
+        if not len(t) or "claim" not in t:
+            continue
+        for _, r in t[t["kind"] == "claim"].iterrows():
+            if r["status"] != "ok":
+                rows.append(["", str(r["method_name"]), "", "", "", "", f"not computed: {r['reason']}"])
+                continue
+            measured, lo, hi = (_value(r.get(k)) for k in ("measured", "ci_low", "ci_high"))
+            text = num(measured)
+            if isinstance(lo, (int, float)) and isinstance(hi, (int, float)) and lo != hi and not (
+                    math.isnan(lo) or math.isnan(hi)):
+                text += f" [{num(lo)}, {num(hi)}]"  # one measurement (no seeds to vary) has no interval
+            holds = r.get("holds")
+            verdict = "–" if holds is None or pd.isna(holds) else ("holds" if bool(holds) else "contradicted")
+            ident = r.get("id")
+            rows.append(["" if ident is None or pd.isna(ident) else str(ident), str(r["claim"]), str(r["setting"]),
+                         str(r["statistic"]), num(_value(r["expected"])), text, verdict])
+    return rows

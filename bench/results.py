@@ -1,0 +1,177 @@
+"""Stored results: atomic files, the per-suite layout, and the tidy table.
+
+Layout of ``OUT/<suite>/``:
+  manifest.json        the planned cells of the last sweep (key, labels, cell config), written first
+  cells/<key>.json     one finished cell: config, status, reason, rows, provenance (written atomically)
+  cells/<key>.state.npz  the loop state of a long cell in progress (removed when it finishes)
+  results.parquet      the tidy table: one row per cell per logged step (plus results.csv on request)
+The cell files are the cache; the tidy table is rebuilt from them and is what reports read, so a
+checkout that keeps only the tables (results/.gitignore drops cells/) can still be reported on.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from tandem_ref.errors import BadInput
+
+TMP_PREFIX = ".tmp-"
+# Columns that differ between two runs of the same cells (wall-clock); everything else is identical.
+TIMING_COLUMNS = ("wall_s", "finished")
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write to a temporary file in the same folder, flush to disk, then rename over ``path``: a
+    reader (or a resumed sweep) sees the old file or the whole new one, never a partial one."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=TMP_PREFIX, suffix=path.suffix)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def write_json(path: Path, obj) -> None:
+    write_atomic(path, json.dumps(obj, indent=1, sort_keys=True, default=_json_default).encode())
+
+
+def _json_default(x):
+    if isinstance(x, np.generic):
+        return x.item()
+    if isinstance(x, np.ndarray):
+        return x.tolist()
+    raise TypeError(f"not JSON-able: {type(x).__name__}")
+
+
+def remove_partial(folder: Path) -> int:
+    """Delete temporaries left by a killed writer (they are never read as results)."""
+    n = 0
+    if folder.is_dir():
+        for p in folder.glob(TMP_PREFIX + "*"):
+            p.unlink(missing_ok=True)
+            n += 1
+    return n
+
+
+def check_writable(out: Path) -> None:
+    """BadInput unless ``out`` is, or can be made, a writable folder. Leaves nothing behind: it
+    probes the nearest existing ancestor with a temporary file (permission bits alone do not tell,
+    for root or on a read-only mount)."""
+    p = Path(out).absolute()
+    while not p.exists() and p.parent != p:
+        p = p.parent
+    if not p.is_dir():
+        raise BadInput(f"output directory {out}: {p} is not a directory")
+    try:
+        fd, tmp = tempfile.mkstemp(dir=p, prefix=TMP_PREFIX)
+        os.close(fd)
+        os.unlink(tmp)
+    except OSError as e:
+        raise BadInput(f"output directory {out}: {p} is not writable ({e.strerror})") from None
+
+
+def suite_dirs(out: Path) -> list[Path]:
+    return sorted(p.parent for p in Path(out).glob("*/manifest.json"))
+
+
+def read_manifest(suite_dir: Path) -> dict:
+    path = Path(suite_dir) / "manifest.json"
+    try:
+        return json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as e:
+        raise BadInput(f"manifest {path}: cannot read ({e})") from None
+
+
+def read_cell(path: Path) -> dict | None:
+    try:
+        return json.loads(Path(path).read_text())
+    except FileNotFoundError:
+        return None
+
+
+def _flat(prefix: str, params: dict) -> dict:
+    # list and table values become JSON text so every column has one type
+    return {f"{prefix}{k}": json.dumps(v) if isinstance(v, (list, dict)) else v for k, v in params.items()}
+
+
+def cell_rows(entry: dict, record: dict, suite: str, profile: str) -> list[dict]:
+    """Tidy rows of one stored cell: identification, every parameter, provenance, then its rows."""
+    cell, labels = record["cell"], entry["labels"]
+    base = {"suite": suite, "profile": profile, "study": labels["study"], "key": record["key"],
+            "kind": cell["kind"], "problem": labels.get("problem_label", ""), "problem_name": cell["problem"],
+            "method": labels.get("method_label", ""), "method_name": cell["method"], "seed": cell["seed"],
+            "budget": cell["budget"], "status": record["status"], "reason": record["reason"],
+            "wall_s": record["wall_s"], "finished": record["finished"]}
+    config = record["config"]
+    if cell["kind"] == "run":
+        base.update(_flat("problem.", cell["problem_params"]))
+        base.update(_flat("method.", config["method"]["params"]))
+    base.update({f"grid.{k}": json.dumps(v) if isinstance(v, (list, dict)) else v
+                 for k, v in labels.get("grid", {}).items()})
+    base.update(record["provenance"])
+    rows = record["rows"] or [{}]
+    return [{**base, **r} for r in rows]
+
+
+def collect(suite_dir: Path) -> tuple[pd.DataFrame, list[dict]]:
+    """The tidy table of a suite folder, and the manifest entries that have no stored result.
+
+    Reads the cell files when they are there (the cache is the truth); otherwise the stored table."""
+    suite_dir = Path(suite_dir)
+    manifest = read_manifest(suite_dir)
+    cells = suite_dir / "cells"
+    if not cells.is_dir():
+        table = read_table(suite_dir)
+        have = set(table["key"]) if len(table) else set()
+        return table, [e for e in manifest["cells"] if e["key"] not in have]
+    rows, missing = [], []
+    for entry in manifest["cells"]:
+        record = read_cell(cells / f"{entry['key']}.json")
+        if record is None:
+            missing.append(entry)
+        else:
+            rows += cell_rows(entry, record, manifest["suite"], manifest["profile"])
+    return tidy_frame(rows), missing
+
+
+def tidy_frame(rows: list[dict]) -> pd.DataFrame:
+    df = pd.DataFrame(rows)
+    for c in df.columns:
+        if df[c].dtype == object:
+            vals = df[c].dropna()
+            if len(vals) and not all(isinstance(v, str) for v in vals):
+                if all(isinstance(v, (int, float, np.number)) and not isinstance(v, bool) for v in vals):
+                    df[c] = pd.to_numeric(df[c])
+                elif not all(isinstance(v, (bool, np.bool_)) for v in vals):
+                    # a column mixing kinds (a parameter that is a number here and a name there)
+                    df[c] = df[c].map(lambda v: v if v is None or (isinstance(v, float) and np.isnan(v))
+                                      else json.dumps(v) if not isinstance(v, str) else v)
+    return df
+
+
+def write_table(suite_dir: Path, df: pd.DataFrame, csv: bool = False) -> None:
+    buf = io.BytesIO()
+    df.to_parquet(buf, index=False)
+    write_atomic(Path(suite_dir) / "results.parquet", buf.getvalue())
+    if csv:
+        write_atomic(Path(suite_dir) / "results.csv", df.to_csv(index=False).encode())
+
+
+def read_table(suite_dir: Path) -> pd.DataFrame:
+    path = Path(suite_dir) / "results.parquet"
+    if not path.exists():
+        return pd.DataFrame({"key": []})
+    return pd.read_parquet(path)

@@ -1,0 +1,88 @@
+"""Scorers: the numbers each logged mixture of a run is judged by.
+
+A scorer is ``make(problem, cache) -> score(alpha) -> dict`` (so the exact optimum is computed once
+per cell, not once per row) and has a code version that enters cell keys. A score function with
+``final_only = True`` is applied to the returned mixture only, not to every logged one.
+"exact" uses theory's ground truth (research/theory.md section 6, "Scoring any method's output");
+"none" records nothing, for problems without a known optimum; "lm-target" trains a fresh LM on the
+returned mixture (the paper's Stage Two) and records per-domain and average test perplexity
+(bench.lm.problem.stage_two_scorer).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from tandem_ref.errors import unknown
+
+from .cells import code_version
+from .results import write_json
+
+
+def _exact(problem, cache: Path | None = None):
+    from theory import exact, scores
+
+    opt = _optimum(problem, cache)
+    m = len(problem.domains)
+    f_uniform = float(exact.F(problem, np.full(m, 1.0 / m)))
+    constants = {"F_star": float(opt.F), "F_uniform": f_uniform}
+    constants.update({f"alpha_star.{d}": float(a) for d, a in zip(problem.domains, opt.alpha)})
+
+    def score(alpha) -> dict:
+        alpha = np.asarray(alpha, dtype=np.float64)
+        s = scores.score(problem, alpha, optimum=opt)
+        out = {"F": float(exact.F(problem, alpha))}
+        out.update({k: float(v) if v is not None else np.nan for k, v in s.items()})
+        return {**out, **constants}
+
+    return score
+
+
+def _optimum(problem, cache: Path | None):
+    """theory's certified optimum, kept on disk by problem fingerprint and theory version: every
+    method and every worker process scoring the same instance shares one solve (seconds for the
+    logistic family)."""
+    from theory import exact
+
+    path = None if cache is None else Path(cache) / f"{problem.fingerprint()}-{scorer_version('exact')}.json"
+    if path is not None and path.exists():
+        d = json.loads(path.read_text())
+        return exact.Optimum(np.asarray(d["alpha"]), d["F"], d["fw_gap"])
+    opt = exact.optimum(problem)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_json(path, {"alpha": [float(a) for a in opt.alpha], "F": float(opt.F), "fw_gap": float(opt.fw_gap)})
+    return opt
+
+
+def _none(problem, cache=None):
+    return lambda alpha: {}
+
+
+def _lm_target(problem, cache=None):
+    from bench.lm.problem import stage_two_scorer
+
+    return stage_two_scorer(problem, cache)
+
+
+# A scorer with ``final_only = True`` scores only the mixture a method returns (its rows get none).
+SCORERS = {"exact": _exact, "none": _none, "lm-target": _lm_target}
+# The code each score depends on. "exact": theory's optima and scores, not its catalogue and claims,
+# which change more often and would invalidate every stored cell.
+_VERSIONS = {"exact": ("theory.exact", "theory.scores", "theory.simplex_opt", "theory.families"), "none": (),
+             "lm-target": ("bench.lm",)}
+
+
+def make_scorer(name: str, problem, cache: Path | None = None):
+    if name not in SCORERS:
+        raise unknown("scorer", name, SCORERS)
+    return SCORERS[name](problem, cache)
+
+
+def scorer_version(name: str) -> str:
+    if name not in SCORERS:
+        raise unknown("scorer", name, SCORERS)
+    return code_version(*_VERSIONS[name]) if _VERSIONS[name] else "0"
