@@ -80,3 +80,19 @@ def make_problem(name: str, seed: int, params: dict):
     except TypeError as e:
         # a factory called with a keyword it does not take: name the parameter, not the traceback
         raise BadInput(f"problem {name!r}: {e}") from None
+
+
+def print_listing(what: str) -> None:
+    """The 'problems:' section of ``tandem-bench list``: the controlled families, then the LM problems."""
+    if what not in ("all", "problems"):
+        return
+    fams = _families()
+    print("problems:")
+    for name, desc in fams.items():
+        print(f"  {name:18s} {desc}")
+    for name, target in PROBLEMS.items():
+        if name in fams:
+            continue
+        module, fn = target.split(":")
+        doc = (getattr(importlib.import_module(module), fn).__doc__ or "").strip().splitlines()
+        print(f"  {name:18s} {doc[0] if doc else ''}")

@@ -6,7 +6,7 @@ import importlib
 
 # Packages that add listings: "module:function" taking the section name ("all", "problems", ...)
 # and printing its lines. Missing modules are skipped so the list works while parts are built.
-LISTERS = ["theory.families:print_listing", "bench.suites:print_listing"]
+LISTERS = ["bench.problems:print_listing", "bench.suites:print_listing"]
 
 
 def run(args) -> int:

@@ -38,4 +38,6 @@ def build(out) -> Path:
     if claims:
         write_atomic(tdir / "claims.md", tables.markdown(tables.CLAIM_COLUMNS, claims).encode())
         write_atomic(tdir / "claims.tex", tables.latex(tables.CLAIM_COLUMNS, claims).encode())
+        digest = tables.markdown(tables.DIGEST_COLUMNS, tables.claims_digest(claims))
+        write_atomic(tdir / "claims_digest.md", digest.encode())  # the README's claims table
     return markdown.write(out, data, figs, summaries, claims)

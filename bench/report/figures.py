@@ -98,7 +98,9 @@ def mixtures(df: pd.DataFrame, spec: dict):
     problems = list(dict.fromkeys(fin["problem"]))
     methods = list(dict.fromkeys(fin["method"]))
     names = methods + ["α* (exact)"]
-    colors = dict(zip(names, plt.cm.tab10(np.arange(len(names)) % 10)))  # one colour per method everywhere
+    # one distinct colour per method (tab20 beyond 10 methods, so no two bars share a colour)
+    cmap = plt.cm.tab10 if len(names) <= 10 else plt.cm.tab20
+    colors = dict(zip(names, cmap(np.arange(len(names)) % cmap.N)))
     fig, axes = _grid(len(problems), ncols=spec.get("ncols", 3), size=(5.0, 3.2))
     for ax, p in zip(axes, problems):
         r = fin[fin["problem"] == p]

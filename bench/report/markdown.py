@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from tandem_ref.errors import BadInput
+
+from ..results import write_atomic
 from .data import SuiteData
 from .figures import Figure
 from .tables import CLAIM_COLUMNS, markdown
@@ -90,3 +93,22 @@ def write(out: Path, data: list[SuiteData], figures: list[Figure], summaries: di
 
     write_atomic(path, "\n".join(lines).encode())
     return path
+
+
+DIGEST_START, DIGEST_END = "<!-- claims-digest:start -->", "<!-- claims-digest:end -->"
+
+
+def readme_digest_block(readme_text: str) -> str:
+    """The claims table between the README's digest markers."""
+    i, j = readme_text.find(DIGEST_START), readme_text.find(DIGEST_END)
+    if i < 0 or j < i:
+        raise BadInput(f"README has no {DIGEST_START} ... {DIGEST_END} block")
+    return readme_text[i + len(DIGEST_START):j].strip("\n")
+
+
+def update_readme(readme: Path, digest_md: str) -> None:
+    """Put the claims digest between the README's markers, so the README shows what results/ holds."""
+    text = readme.read_text()
+    readme_digest_block(text)  # checks the markers
+    i, j = text.find(DIGEST_START) + len(DIGEST_START), text.find(DIGEST_END)
+    write_atomic(readme, (text[:i] + "\n" + digest_md.strip("\n") + "\n" + text[j:]).encode())

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 
 import pandas as pd
 
@@ -120,3 +121,37 @@ def claims_rows(data: list[SuiteData]) -> list[list[str]]:
             rows.append(["" if ident is None or pd.isna(ident) else str(ident), str(r["claim"]), str(r["setting"]),
                          str(r["statistic"]), num(_value(r["expected"])), text, verdict])
     return rows
+
+
+DIGEST_COLUMNS = ["id", "claim", "rows", "verdict"]
+
+
+def claims_digest(claims: list[list[str]]) -> list[list[str]]:
+    """One line per claim id (the README's claims table): the claim, how many verdict rows it has, and
+    its verdict — "holds" when every row holds, else which rows are contradicted or inconclusive."""
+    groups: dict[str, list[list[str]]] = {}
+    for r in claims:
+        groups.setdefault(r[0] or r[1], []).append(r)
+    out = []
+    for ident, rows in groups.items():
+        claim = rows[0][1]
+        if claim.startswith(ident + " "):
+            claim = claim[len(ident) + 1:]
+        verdicts = [r[6] for r in rows]
+        bad = {v: sum(x == v for x in verdicts) for v in dict.fromkeys(verdicts) if v != "holds"}
+        if not bad:
+            verdict = "holds"
+        else:
+            parts = []
+            for v, k in bad.items():
+                settings = "; ".join(r[2] for r in rows if r[6] == v)
+                parts.append(f"{v} in {k} of {len(rows)} ({settings})")
+            verdict = ", ".join(parts)
+        out.append([ident, claim, str(len(rows)), verdict])
+    return sorted(out, key=lambda r: _id_key(r[0]))
+
+
+def _id_key(ident: str):
+    """Catalogue order: T0.1 < T1.4 < T1.4b < T1.10, then LM-1 < LM-2 (numbers compared as numbers)."""
+    parts = re.findall(r"\d+|\D+", ident)
+    return [not ident.startswith("T")] + [(0, int(p)) if p.isdigit() else (1, p) for p in parts]

@@ -88,11 +88,3 @@ def from_spec(spec: dict):
     if not isinstance(params, dict):
         raise BadInput("params: expected a JSON object of family parameters")
     return make(fam, spec.get("seed", 0), **params)
-
-
-def print_listing(what: str) -> None:
-    if what not in ("all", "problems"):
-        return
-    print("problems:")
-    for name, desc in FAMILIES.items():
-        print(f"  {name:18s} {desc}")
