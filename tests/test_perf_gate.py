@@ -18,6 +18,9 @@ def test_verdicts():
     assert judge(Measurement("a", 0.80, target=0.95, higher_is_better=True), baseline=None).verdict == "misses target"
     assert judge(Measurement("a", 0.96, target=0.95, higher_is_better=True), baseline=1.2).verdict == "regressed"
     assert judge(Measurement("a", 3.0, target=None), baseline=None).verdict == "new"
+    # a known miss is reported, not failed, but still guarded against regressing
+    assert judge(Measurement("a", 3.0, target=2.5, known_miss=True), baseline=3.0).verdict == "known miss"
+    assert judge(Measurement("a", 3.5, target=2.5, known_miss=True), baseline=3.0).verdict == "regressed"
 
 
 def test_a_slowed_step_fails_the_gate(tmp_path):

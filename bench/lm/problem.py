@@ -37,6 +37,7 @@ from tandem_ref.errors import BadInput
 from tandem_ref.problem import Cost, GradStats, fingerprint_of
 from tandem_ref.simplex import validate_mixture
 
+from .alignment import per_domain_gradients
 from .corpus import Corpus, embedded_corpus
 from .ddp import LOCAL, Dist
 from .model import config as model_config
@@ -251,20 +252,35 @@ class LMProblem:
                                   [mk for _, mk in rows])
 
     def grad_stats(self, state: LMState, rng=None) -> GradStats:
-        """Per-domain gradients (one backward per domain, as DoGE's code does) and the
-        validation gradient, at the state, on the evaluation rows of its step."""
+        """Per-domain gradients and the validation gradient, at the state, on the evaluation rows of
+        its step: every domain's gradient in one vectorised call (``alignment.per_domain_gradients``,
+        exact, tested equal to ``naive_grad_stats``); the naive path under data parallelism (rows are
+        sharded per rank) and with a compiled forward (vmap over a compiled graph is not supported)."""
+        naive = self.dist.world > 1 or bool(self.trainer.train.compile)
+        return self.naive_grad_stats(state) if naive else self._grad_stats(state, fast=True)
+
+    def naive_grad_stats(self, state: LMState, rng=None) -> GradStats:
+        """The reference: one backward per domain, as DoGE's code does."""
+        return self._grad_stats(state, fast=False)
+
+    def _grad_stats(self, state: LMState, fast: bool) -> GradStats:
         rows = self._eval_rows(state, "train", range(len(self.domains)))
-        grads = []
-        for r, mk in rows:
-            mine = self.dist.rows(len(r))
-            grads.append(flat(self.trainer.gradient(state.params, r[mine], (mk / mk.sum())[mine])))
+        if fast:
+            weights = [mk / mk.sum() for _, mk in rows]
+            G = per_domain_gradients(self.trainer, state.params, [r for r, _ in rows], weights)
+        else:
+            grads = []
+            for r, mk in rows:
+                mine = self.dist.rows(len(r))
+                grads.append(flat(self.trainer.gradient(state.params, r[mine], (mk / mk.sum())[mine])))
+            G = torch.stack(grads)
         vr, vw = self._val_batch(state, 1.0)
         vr, vw = np.concatenate(vr), np.concatenate(vw)
         mine = self.dist.rows(len(vr))
         gv = flat(self.trainer.gradient(state.params, vr[mine], vw[mine]))
         n_tok = (sum(len(r) for r, _ in rows) + len(vr)) * self.data.seq_len
         self.cost.add(forward_evals=len(rows) + 1, flops=6.0 * self.trainer.n_params * n_tok)
-        G = torch.stack(grads).double()
+        G = G.double()
         return GradStats(align=(G @ gv.double()).numpy(), norms=G.norm(dim=1).numpy(), val_norm=float(gv.norm()))
 
     def evaluate(self, state: LMState, split: str = "test", domains=None) -> dict:

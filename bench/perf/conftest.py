@@ -9,6 +9,7 @@ import pytest
 from bench.perf import gate
 
 _MEASURED: list = []
+_SECTIONS: dict = {}  # extra Markdown sections of the summary (growth tables), title -> body
 
 
 def pytest_addoption(parser):
@@ -18,13 +19,23 @@ def pytest_addoption(parser):
 
 @pytest.fixture
 def record_ratio(benchmark):
-    """record_ratio(name, ratio, target=None, higher_is_better=False, seconds=None, note='')"""
+    """record_ratio(name, ratio, target=None, higher_is_better=False, seconds=None, note='', known_miss=False)"""
 
-    def record(name, ratio, target=None, higher_is_better=False, seconds=None, note=""):
-        m = gate.Measurement(name, float(ratio), target, higher_is_better, seconds, note)
+    def record(name, ratio, target=None, higher_is_better=False, seconds=None, note="", known_miss=False):
+        m = gate.Measurement(name, float(ratio), target, higher_is_better, seconds, note, known_miss)
         _MEASURED.append(m)
         benchmark.extra_info.update({"ratio": m.ratio, "target": target})
         return m
+
+    return record
+
+
+@pytest.fixture
+def record_section():
+    """record_section(title, markdown): an extra section of results/perf/summary.md."""
+
+    def record(title, body):
+        _SECTIONS[title] = body
 
     return record
 
@@ -41,7 +52,7 @@ def pytest_sessionfinish(session, exitstatus):
     verdicts = gate.verdicts_for(_MEASURED, base)
     print("\n" + gate.table(verdicts))
     if not config.getoption("--perf-no-write"):
-        gate.write_summary(verdicts, base_machine=base.get("machine"))
+        gate.write_summary(verdicts, base_machine=base.get("machine"), sections=_SECTIONS)
     if any(v.failed for v in verdicts):
         print("perf gate: FAILED (" + ", ".join(f"{v.name}: {v.verdict}" for v in verdicts if v.failed) + ")")
         session.exitstatus = 1
