@@ -24,11 +24,15 @@ def _version(dist: str) -> str:
 
 @functools.lru_cache(maxsize=1)
 def git_commit() -> str:
-    """HEAD of the checkout the package runs from, with '+dirty' when tracked files differ."""
+    """HEAD of the checkout the package runs from, with '+dirty' when tracked files differ.
+
+    The outputs a run itself rewrites (results/, the README's claims block) do not count: they are
+    not code, and a reproduce into the committed results/ would otherwise always call itself dirty."""
     try:
         head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=_ROOT, capture_output=True, text=True,
                               timeout=10, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=_ROOT,
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", ".",
+                                ":(exclude)results", ":(exclude)README.md"], cwd=_ROOT,
                                capture_output=True, text=True, timeout=10, check=True).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return "unknown"
