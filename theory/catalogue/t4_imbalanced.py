@@ -84,12 +84,17 @@ def _draws(seeds, r=16.0):
     return [make("imbalanced", 0, d=10, N=2000, r=r, spread=0.1, draw=s) for s in range(seeds)]
 
 
+def _c1_design_gain() -> float:
+    """The design (expected-risk) gain F_E(unif) - F_E(alpha*_E) of the C1 setting T4.3 and T4.4 draw from."""
+    pe = make("imbalanced", 0, d=10, N=2000, r=16.0, spread=0.1, expected=True)
+    return expected_risk(pe, [0.5, 0.5]) - expected_risk(pe, exact.optimum(pe).alpha)
+
+
 def T4_3(profile="quick"):
     """C1 single draws (r=16): TANDEM with exact twins (alpha*_lambda, lambda=1e3) and the registered TANDEM loop
     capture, on average, at least 0.95 of the design (expected-risk) gain F_E(unif) - F_E(alpha*_E)."""
     seeds = 16 if profile == "quick" else 64
-    pe = make("imbalanced", 0, d=10, N=2000, r=16.0, spread=0.1, expected=True)
-    design = expected_risk(pe, [0.5, 0.5]) - expected_risk(pe, exact.optimum(pe).alpha)
+    design = _c1_design_gain()
     exact_twins, loop = [], []
     for p in _draws(seeds):
         f_unif = exact.F(p, [0.5, 0.5])
@@ -111,8 +116,7 @@ def T4_4(profile="quick"):
     """Same draws, DoReMi (reference = ERM on the uniform mixture, unclipped, converged proxy): output uniform,
     so no gain (|mean gain| < 0.05 x design gain). Its fixed point and the registered loop."""
     seeds = 16 if profile == "quick" else 64
-    pe = make("imbalanced", 0, d=10, N=2000, r=16.0, spread=0.1, expected=True)
-    design = expected_risk(pe, [0.5, 0.5]) - expected_risk(pe, exact.optimum(pe).alpha)
+    design = _c1_design_gain()
     fp, loop = [], []
     for p in _draws(seeds):
         f_unif = exact.F(p, [0.5, 0.5])
