@@ -19,3 +19,12 @@ class UnknownName(BadInput, KeyError):
 def unknown(kind: str, name: str, known) -> UnknownName:
     known = sorted(known)
     return UnknownName(f"unknown {kind} {name!r} (known: {', '.join(known)})")
+
+
+def require_int(label: str, value, minimum: int = 1) -> int:
+    """``value`` as an int >= minimum, else BadInput "<label> must be an integer >= minimum, got value"."""
+    import numbers
+
+    if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < minimum:
+        raise BadInput(f"{label} must be an integer >= {minimum}, got {value!r}")
+    return int(value)

@@ -122,10 +122,7 @@ def advance(problem, spec: LoopSpec, st: LoopState, stop_after: int | None = Non
         if spec.signal_ema is not None:
             st.sig_ema = scores if st.sig_ema is None else spec.signal_ema * st.sig_ema + (1 - spec.signal_ema) * scores
             scores = st.sig_ema
-        if getattr(spec.update, "needs_context", False):                     # 3. mixture step
-            st.alpha = spec.update(st.alpha, scores, ctx)  # a stateful rule (a bandit) reads ctx.memory
-        else:
-            st.alpha = spec.update(st.alpha, scores)
+        st.alpha = spec.update(st.alpha, scores, ctx)  # 3. mixture step (a stateful rule reads ctx.memory)
         st.avg.add(st.alpha)
         ctx.alpha = st.alpha
         rest = spec.schedule.episode - used if spec.probe_in_episode else spec.schedule.episode

@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from .errors import BadInput, unknown
+from .errors import BadInput, require_int, unknown
 from .simplex import uniform, validate_mixture
 
 
@@ -52,12 +52,6 @@ class LoopContext:
         return k
 
 
-def _positive_int(name, value, minimum=1):
-    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < minimum:
-        raise BadInput(f"{name}: expected an integer >= {minimum}, got {value!r}")
-    return int(value)
-
-
 class ReferenceSchedule:
     key: ClassVar[str]
     summary: ClassVar[str]
@@ -82,8 +76,8 @@ class TwinReset(ReferenceSchedule):
     summary = "TANDEM: every E steps copy the proxy into the reference, then probe both K steps"
 
     def __init__(self, episode: int = 5, probe: int = 4):
-        self.episode = _positive_int("episode", episode)
-        self.probe = _positive_int("probe", probe)
+        self.episode = require_int("episode", episode)
+        self.probe = require_int("probe", probe)
 
     def refresh(self, ctx):
         ctx.reference = ctx.problem.copy(ctx.proxy)  # synchronisation: w_0 <- u_0
@@ -96,7 +90,7 @@ class Static(ReferenceSchedule):
 
     def __init__(self, mixture="uniform", steps: int | None = None):
         self.mixture = mixture
-        self.steps = None if steps is None else _positive_int("reference_steps", steps, 0)
+        self.steps = None if steps is None else require_int("reference_steps", steps, 0)
 
     def resolve(self, problem) -> np.ndarray:
         m = len(problem.domains)
@@ -123,7 +117,7 @@ class Lookahead(ReferenceSchedule):
     summary = "DoGE: the proxy after `steps` steps on the validation loss, rebuilt every update"
 
     def __init__(self, steps: int = 1):
-        self.steps = _positive_int("steps", steps)
+        self.steps = require_int("steps", steps)
 
     def refresh(self, ctx):
         p = ctx.problem
@@ -138,8 +132,8 @@ class Persistent(ReferenceSchedule):
     summary = "ablation (paper Fig. 7): warm-started once from the proxy, probed K steps per episode, never reset"
 
     def __init__(self, episode: int = 5, probe: int = 4):
-        self.episode = _positive_int("episode", episode)
-        self.probe = _positive_int("probe", probe)
+        self.episode = require_int("episode", episode)
+        self.probe = require_int("probe", probe)
 
     def start(self, ctx, budget):
         ctx.reference = ctx.problem.copy(ctx.proxy)
@@ -156,7 +150,7 @@ class EMA(ReferenceSchedule):
         if not (0.0 < float(tau) <= 1.0):
             raise BadInput(f"tau: expected a number in (0, 1], got {tau!r}")
         self.tau = float(tau)
-        self.episode = _positive_int("episode", episode)
+        self.episode = require_int("episode", episode)
 
     def start(self, ctx, budget):
         ctx.reference = ctx.problem.copy(ctx.proxy)
@@ -171,9 +165,9 @@ class Stale(ReferenceSchedule):
     summary = "alpha every E steps, twin reference re-synced and probed only every `period` updates"
 
     def __init__(self, period: int = 4, probe: int = 4, episode: int = 1):
-        self.period = _positive_int("period", period)
-        self.probe = _positive_int("probe", probe)
-        self.episode = _positive_int("episode", episode)
+        self.period = require_int("period", period)
+        self.probe = require_int("probe", probe)
+        self.episode = require_int("episode", episode)
 
     def refresh(self, ctx):
         if ctx.t % self.period:
@@ -187,7 +181,7 @@ class NoReference(ReferenceSchedule):
     summary = "no reference model (ODM, Aioli, Skill-It): alpha updated every E proxy steps"
 
     def __init__(self, episode: int = 1):
-        self.episode = _positive_int("episode", episode)
+        self.episode = require_int("episode", episode)
 
 
 def natural_mixture(problem) -> np.ndarray:

@@ -7,6 +7,9 @@ from .simplex import mirror_step, projected_step, smooth, uniform
 
 
 class Update:
+    """A step of the mixture: ``update(alpha, score, ctx) -> alpha``. ``ctx`` is the loop context, for
+    rules with state of their own (ODM's bandit keeps it in ctx.memory); the plain steps ignore it."""
+
     key: str
 
     def __init__(self, eta: float, smoothing: float = 0.0):
@@ -25,7 +28,7 @@ class Mirror(Update):
 
     key = "mirror"
 
-    def __call__(self, alpha, score):
+    def __call__(self, alpha, score, ctx=None):
         return smooth(mirror_step(alpha, score, self.eta), self.smoothing)
 
 
@@ -34,7 +37,7 @@ class Projected(Update):
 
     key = "projected"
 
-    def __call__(self, alpha, score):
+    def __call__(self, alpha, score, ctx=None):
         return smooth(projected_step(alpha, score, self.eta), self.smoothing)
 
 
@@ -46,7 +49,7 @@ class Gibbs(Update):
 
     key = "gibbs"
 
-    def __call__(self, alpha, score):
+    def __call__(self, alpha, score, ctx=None):
         base = uniform(len(alpha))
         return smooth(mirror_step(base, score, self.eta), self.smoothing)
 

@@ -11,7 +11,7 @@ from typing import ClassVar
 import numpy as np
 
 from .. import loop
-from ..errors import BadInput
+from ..errors import BadInput, require_int
 from ..loop import LoopSpec, LoopState
 from ..trace import Trace
 
@@ -44,8 +44,7 @@ class Method:
             v = self.params[n]
             if v is None and optional:
                 continue
-            if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v < minimum:
-                raise BadInput(f"method {self.name!r}: parameter {n!r} must be an integer >= {minimum}, got {v!r}")
+            require_int(f"method {self.name!r}: parameter {n!r}", v, minimum)
 
     def _choice(self, name, options):
         v = self.params[name]

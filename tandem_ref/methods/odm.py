@@ -55,8 +55,6 @@ class TrainLoss(Signal):
 class BanditStep:
     """ODM's weight updater; its state (R, eps) lives in ctx.memory so that a run resumes bitwise."""
 
-    needs_context = True
-
     def __init__(self, rule, smoothing, warmup, episode, draws):
         self.rule, self.smoothing, self.warmup, self.episode, self.draws = rule, smoothing, warmup, episode, draws
 
