@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import importlib.metadata
+import os
 import platform
 import subprocess
 from pathlib import Path
@@ -46,6 +47,38 @@ def _static() -> dict:
             "python_version": platform.python_version(), "machine": platform.machine()}
 
 
+@functools.lru_cache(maxsize=1)
+def _cpu_isa() -> str:
+    flags = set()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("flags"):
+                flags = set(line.split(":", 1)[1].split())
+                break
+    except OSError:
+        pass
+    return "+".join(f for f in ("avx2", "avx512f", "avx512_bf16", "amx_bf16", "amx_tile") if f in flags) or "unknown"
+
+
+def kernel_path() -> dict:
+    """The CPU's math-kernel path, which decides the low bits of every float result: the
+    instruction-set flags the CPU offers, the kernel torch dispatches to (ATEN_CPU_CAPABILITY can
+    lower it), and the BLAS core type (OPENBLAS_CORETYPE, set on some of these machines). Two
+    machines that differ here give results that differ in the low bits; the verdicts must not."""
+    torch_cap = "not loaded"
+    import sys
+
+    if "torch" in sys.modules:  # only when the run already imported it (importing costs a second)
+        try:
+            torch_cap = sys.modules["torch"].backends.cpu.get_cpu_capability()
+        except Exception:
+            torch_cap = "unknown"
+    return {"cpu_isa": _cpu_isa(), "torch_cpu_capability": torch_cap,
+            "aten_cpu_capability_env": os.environ.get("ATEN_CPU_CAPABILITY", ""),
+            "openblas_coretype": os.environ.get("OPENBLAS_CORETYPE", ""),
+            "onednn_max_cpu_isa": os.environ.get("ONEDNN_MAX_CPU_ISA", "")}
+
+
 def provenance(problem=None) -> dict:
     device = str(getattr(problem, "device", "cpu")) if problem is not None else "cpu"
-    return {**_static(), "device": device}
+    return {**_static(), **kernel_path(), "device": device}

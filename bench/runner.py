@@ -29,7 +29,7 @@ from . import results
 from .cells import Cell, claim_config, key_of, run_config
 from .progress import Progress
 from .provenance import provenance
-from .suites import Suite, expand
+from .suites import PROFILES, Suite, _selects, expand, folder, study_for_profile
 
 
 @dataclass
@@ -59,12 +59,41 @@ def config_of(cell: Cell, built=None) -> dict:
     return run_config(cell, problem, method)
 
 
-def plan(suite: Suite, profile: str) -> list[Planned]:
-    out = []
-    for cell in expand(suite, profile):
-        config = config_of(cell)
-        out.append(Planned(key_of(config), cell, config))
-    return out
+def plan(suite: Suite, profile: str, out: Path | None = None, pending: list | None = None) -> list[Planned]:
+    """Every cell of the suite's profile with its key. Studies that select from another study's
+    results (bench/selection.py) are planned once that study's cells are all stored under ``out``;
+    until then their names go to ``pending``."""
+    keys: dict[int, str] = {}
+
+    def key(cell: Cell) -> str:
+        if id(cell) not in keys:
+            keys[id(cell)] = key_of(config_of(cell))
+        return keys[id(cell)]
+
+    def resolve(study, specs, cells_so_far):
+        from .selection import chosen
+
+        if out is None:
+            return None
+        cells_dir = Path(out) / folder(suite, profile) / "cells"
+        extra = []
+        for spec in specs:
+            source = [c for c in cells_so_far if c.labels.get("study") == spec["study"]]
+            candidates = []
+            for c in source:
+                rec = results.read_cell(cells_dir / f"{key(c)}.json")
+                if rec is None:
+                    return None
+                finals = [r for r in rec["rows"] if r.get("final")]
+                if rec["status"] == "ok" and finals:
+                    candidates.append((rec["cell"], c.labels, finals[-1]))
+            if not candidates:
+                return None
+            extra += chosen(spec, candidates)
+        return extra
+
+    out_cells = expand(suite, profile, resolve, pending)
+    return [Planned(key(c), c, config_of(c)) for c in out_cells]
 
 
 # --- computing one cell ------------------------------------------------------------------------
@@ -176,8 +205,8 @@ def _compute_in_worker(key: str, cell: dict, config: dict, cells_dir: str) -> tu
 def write_manifest(suite_dir: Path, suite: Suite, profile: str, planned: list[Planned]) -> None:
     results.write_json(suite_dir / "manifest.json", {
         "suite": suite.name, "profile": profile, "description": suite.description,
-        "studies": [{k: v for k, v in s.items() if k in ("name", "title", "figure", "notes")}
-                    for s in suite.studies],
+        "studies": [{k: v for k, v in study_for_profile(s, profile).items() if k in ("name", "title", "figure", "notes")}
+                    for s in suite.studies if profile in s.get("profiles", PROFILES)],
         "report": suite.report,
         "cells": [{"key": p.key, "labels": p.cell.labels, "cell": p.cell.as_dict()} for p in planned]})
 
@@ -188,33 +217,48 @@ def sweep(suite: Suite, profile: str, out: Path, jobs: int = 1, csv: bool = Fals
     if jobs < 1:
         raise BadInput(f"--jobs: expected a positive number of processes, got {jobs}")
     results.check_writable(out)
-    planned = plan(suite, profile) if planned is None else planned
-    suite_dir = Path(out) / suite.name
+    suite_dir = Path(out) / folder(suite, profile)
     cells_dir = suite_dir / "cells"
     cells_dir.mkdir(parents=True, exist_ok=True)
     results.remove_partial(cells_dir)
     results.remove_partial(suite_dir)
-    write_manifest(suite_dir, suite, profile, planned)
-
-    unique = list({p.key: p for p in planned}.values())
-    todo = []
-    for p in unique:
-        rec = results.read_cell(cells_dir / f"{p.key}.json")
-        if rec is None or (retry_failed and rec["status"] == "failed"):
-            todo.append(p)
-    bar = Progress(len(unique), f"{suite.name}/{profile}", cached=len(unique) - len(todo),
-                   stream=None if progress else open(os.devnull, "w"))
-    bar.draw(force=True)
-    if jobs == 1 or len(todo) <= 1:
-        for p in todo:
-            bar.update(failed=compute(p, cells_dir)["status"] == "failed")
-    else:
-        _parallel(todo, cells_dir, jobs, bar)
+    computed, bar = 0, None
+    has_select = any(_selects(s) for s in suite.studies)
+    # Rounds: a study that selects from another's results (tuned step sizes, a grid's best points)
+    # is planned once its source is stored, so a round may add cells; it ends when none are left.
+    while True:
+        pending: list[str] = []
+        if planned is None or has_select:
+            planned = plan(suite, profile, out, pending)
+        write_manifest(suite_dir, suite, profile, planned)
+        unique = list({p.key: p for p in planned}.values())
+        todo = []
+        for p in unique:
+            rec = results.read_cell(cells_dir / f"{p.key}.json")
+            if rec is None or (retry_failed and rec["status"] == "failed"):
+                todo.append(p)
+        if bar is None:
+            bar = Progress(len(unique), f"{suite.name}/{profile}", cached=len(unique) - len(todo),
+                           stream=None if progress else open(os.devnull, "w"))
+        bar.total = len(unique)
+        bar.draw(force=True)
+        if jobs == 1 or len(todo) <= 1:
+            for p in todo:
+                bar.update(failed=compute(p, cells_dir)["status"] == "failed")
+        else:
+            _parallel(todo, cells_dir, jobs, bar)
+        computed += len(todo)
+        retry_failed = False
+        if not pending or not todo:  # nothing new can resolve a pending study
+            break
     bar.close()
     df, missing = results.collect(suite_dir)
     results.write_table(suite_dir, df, csv=csv)
     failed = int(df.drop_duplicates("key")["status"].eq("failed").sum()) if len(df) else 0
-    return {"cells": len(unique), "computed": len(todo), "failed": failed, "missing": len(missing)}
+    counts = {"cells": len(unique), "computed": computed, "failed": failed, "missing": len(missing)}
+    if pending:  # a selecting study whose source has no usable result
+        counts["pending"] = len(pending)
+    return counts
 
 
 def _parallel(todo: list[Planned], cells_dir: Path, jobs: int, bar: Progress) -> None:

@@ -73,7 +73,9 @@ SCORERS = {"exact": _exact, "none": _none, "lm-target": _lm_target}
 # The code each score depends on. "exact": theory's optima and scores, not its catalogue and claims,
 # which change more often and would invalidate every stored cell.
 _VERSIONS = {"exact": ("theory.exact", "theory.scores", "theory.simplex_opt", "theory.families"), "none": (),
-             "lm-target": ("bench.lm",)}
+             # what computes a Stage-Two score (not the LM's report or statistics, which read stored cells)
+             "lm-target": ("bench.lm.problem", "bench.lm.trainer", "bench.lm.model", "bench.lm.tokens",
+                           "bench.lm.corpus", "bench.lm.sft", "bench.lm.alignment", "bench.lm.ddp")}
 
 
 def make_scorer(name: str, problem, cache: Path | None = None):

@@ -21,6 +21,7 @@ METHODS: dict[str, str] = {
     "mixing-laws": "tandem_ref.methods.mixing_laws:MixingLaws",
     "random-search": "tandem_ref.methods.random_search:RandomSearch",
     "oracle": "tandem_ref.methods.oracle:Oracle",
+    "fixed": "tandem_ref.methods.fixed:Fixed",
 }
 
 

@@ -28,14 +28,14 @@ def summary_line(name: str, counts: dict) -> str:
 
 def run(args) -> int:
     from bench.runner import plan, sweep
-    from bench.suites import load
+    from bench.suites import folder, load
 
     suite = load(args.suite)
     planned = plan(suite, args.profile)  # every name and parameter checked before anything is written
     counts = sweep(suite, args.profile, args.out, jobs=jobs_of(args), csv=args.csv,
                    retry_failed=args.retry_failed, progress=not args.quiet, planned=planned)
     print(summary_line(suite.name, counts), file=sys.stderr)
-    print(args.out / suite.name / "results.parquet")
+    print(args.out / folder(suite, args.profile) / "results.parquet")
     return 0
 
 

@@ -29,6 +29,7 @@ from __future__ import annotations
 import json
 import math
 import time
+import zlib
 
 import numpy as np
 import torch
@@ -45,6 +46,12 @@ from .tokens import Stream, TokenData, tokenize
 from .trainer import LMState, TrainConfig, Trainer, flat
 
 _TAG_SAMPLE, _TAG_VAL, _TAG_EVAL = 1, 2, 3  # independent streams of the per-step draws
+
+
+def name_key(name: str) -> int:
+    """A stable integer for a domain (or task) name: every random stream of a domain is keyed by
+    its name, never by its position, so the order the domains are given in changes nothing."""
+    return zlib.crc32(name.encode("utf-8"))
 
 
 class LMProblem:
@@ -76,6 +83,7 @@ class LMProblem:
             if d not in data.domains:
                 raise BadInput(f"val_weights: {d!r} is not in the data (domains: {', '.join(data.domains)})")
         self.sizes = np.array([data[d]["train"].n_tokens for d in self.domains], dtype=np.float64)
+        self._canon = np.argsort(np.array(self.domains, dtype=object), kind="stable")  # name order
         self.trainer = Trainer(model_config(model, data.seq_len), train, dist)
         self.lr = train.lr
         self.dist = dist
@@ -133,18 +141,26 @@ class LMProblem:
     def _stream(self, state: LMState, i: int) -> Stream:
         key = (state.seed, i)
         if key not in self._streams:
-            self._streams[key] = Stream(len(self.data[self.domains[i]]["train"]), state.seed, i)
+            name = self.domains[i]
+            self._streams[key] = Stream(len(self.data[name]["train"]), state.seed, name_key(name))
         return self._streams[key]
 
     def _counts(self, state: LMState, alpha) -> np.ndarray:
+        """Sequences per domain this step. Drawn in the domains' name order (``_canon``), so a
+        permutation of the domains permutes the counts and changes nothing else."""
         m, B = len(self.domains), self.batch_size
+        order = self._canon
+        counts = np.zeros(m, dtype=np.int64)
         if self.mixing == "sample":
             if not alpha.sum() > 0:  # a pure validation step (DoGE's look-ahead): no training rows
-                return np.zeros(m, dtype=np.int64)
-            return np.random.default_rng([state.seed, state.step, _TAG_SAMPLE]).multinomial(B, alpha / alpha.sum())
+                return counts
+            a = alpha[order]
+            counts[order] = np.random.default_rng([state.seed, state.step, _TAG_SAMPLE]).multinomial(B, a / a.sum())
+            return counts
         # stratified: B // m each, the remainder to domains in a rotation that depends on the step
-        counts = np.full(m, B // m)
-        counts[(np.arange(B % m) + state.step) % m] += 1
+        extra = np.zeros(m, dtype=np.int64)
+        extra[(np.arange(B % m) + state.step) % m] = 1
+        counts[order] = B // m + extra
         return counts
 
     def _train_batch(self, state: LMState, alpha) -> tuple[np.ndarray, np.ndarray]:
@@ -167,18 +183,19 @@ class LMProblem:
         w = np.concatenate(masks)
         return np.concatenate(rows), (w if self.mixing == "reweight" else w / w.sum())
 
-    def _rows(self, state: LMState, split: str, domain: str, n: int, tag: int, j: int):
+    def _rows(self, state: LMState, split: str, domain: str, n: int, tag: int):
         """n sequences of one split and their loss mask, drawn (with replacement) from (seed, step,
-        tag, j): the same for every state at this step, and consuming no data position."""
+        tag, domain name): the same for every state at this step, and consuming no data position."""
         s = self.data[domain][split]
-        return _take(s, np.random.default_rng([state.seed, state.step, tag, j]).integers(0, len(s), n))
+        rng = np.random.default_rng([state.seed, state.step, tag, name_key(domain)])
+        return _take(s, rng.integers(0, len(s), n))
 
     def _val_batch(self, state: LMState, weight: float):
         """Rows and per-token weights of weight * L_val = weight * sum_j v_j L_j^val."""
         rows, wts = [], []
-        for j, (d, v) in enumerate(zip(self.val_domains, self.val_weights)):
+        for d, v in zip(self.val_domains, self.val_weights):
             if v > 0:
-                r, mk = self._rows(state, "val", d, self.val_batch, _TAG_VAL, j)
+                r, mk = self._rows(state, "val", d, self.val_batch, _TAG_VAL)
                 rows.append(r)
                 wts.append(mk * (weight * v / mk.sum()))
         return rows, wts
@@ -207,7 +224,7 @@ class LMProblem:
     # --- evaluation -----------------------------------------------------------------------
     def _eval_rows(self, state: LMState, split: str, domains) -> list[tuple[np.ndarray, np.ndarray]]:
         names = [self.domains[i] if isinstance(i, int) else i for i in domains]
-        return [self._rows(state, split, d, self.eval_batch, _TAG_EVAL, j) for j, d in enumerate(names)]
+        return [self._rows(state, split, d, self.eval_batch, _TAG_EVAL) for d in names]
 
     def _domain_means(self, per_token: list[torch.Tensor], masks: list[np.ndarray]) -> np.ndarray:
         """Per-domain means over the tokens the masks count, summed over ranks."""
@@ -283,27 +300,35 @@ class LMProblem:
         G = G.double()
         return GradStats(align=(G @ gv.double()).numpy(), norms=G.norm(dim=1).numpy(), val_norm=float(gv.norm()))
 
-    def evaluate(self, state: LMState, split: str = "test", domains=None) -> dict:
-        """Per-domain mean token loss (nats per byte) and perplexity on the first ``eval_seqs``
-        sequences of a split (the same sequences for every state), and their averages."""
+    def evaluate(self, state: LMState, split: str = "test", domains=None, seqs: int | None = None) -> dict:
+        """Per-domain mean token loss (nats per byte) and perplexity on the first ``eval_seqs`` (or
+        ``seqs``) sequences of a split, evenly spaced (the same sequences for every state), their
+        averages, and the standard error of each domain's loss over its sequences (``se``; the
+        average's ``avg_se`` = sqrt(sum se_d^2) / k): the test set's own noise, to set beside the
+        seed-to-seed spread."""
         names = list(self.data.domains if domains is None else domains)
-        per_token, masks, exact = [], [], []
+        seqs = self.eval_seqs if seqs is None else int(seqs)
+        per_token, masks, exact, se = [], [], [], []
         for d in names:
             s = self.data[d][split]
-            rows, mk = _take(s, np.unique(np.linspace(0, len(s) - 1, min(self.eval_seqs, len(s))).astype(np.int64)))
+            rows, mk = _take(s, np.unique(np.linspace(0, len(s) - 1, min(seqs, len(s))).astype(np.int64)))
             losses, correct = self.trainer.token_losses(state.params, rows[self.dist.rows(len(rows))], correct=True)
             per_token.append(losses)
             masks.append(mk)
+            mine = mk[self.dist.rows(len(mk))]
+            seq_mean = (losses.double().cpu().numpy() * mine).sum(1) / np.maximum(mine.sum(1), 1)
+            se.append(float(seq_mean.std(ddof=1) / math.sqrt(len(seq_mean))) if len(seq_mean) > 1 else math.nan)
             # a supervised example is right when greedy decoding reproduces its whole answer, i.e.
             # every answer token is the argmax given the true prefix (teacher forcing)
-            ok = (correct.cpu().numpy() | (mk[self.dist.rows(len(mk))] == 0)).all(axis=1)
+            ok = (correct.cpu().numpy() | (mine == 0)).all(axis=1)
             exact.append(ok.astype(np.float64))
         loss = self._domain_means(per_token, masks)
         k = len(names)
         acc = self.dist.sum(np.array([e.sum() for e in exact] + [len(e) for e in exact], dtype=np.float64))
         ppl = np.exp(loss)
         out = {"loss": dict(zip(names, loss.tolist())), "ppl": dict(zip(names, ppl.tolist())),
-               "avg_loss": float(loss.mean()), "avg_ppl": float(ppl.mean())}
+               "avg_loss": float(loss.mean()), "avg_ppl": float(ppl.mean()), "se": dict(zip(names, se)),
+               "avg_se": float(math.sqrt(np.nansum(np.square(se))) / k)}
         if any(self.data[d][split].mask is not None for d in names):
             a = acc[:k] / acc[k:]
             out.update(acc=dict(zip(names, a.tolist())), avg_acc=float(a.mean()))
@@ -315,10 +340,15 @@ class LMProblem:
 
     # --- Stage Two --------------------------------------------------------------------------
     def target_run(self, alpha, steps: int, seed: int, finetune: tuple[str, int] | None = None,
-                   split: str = "test") -> dict:
+                   split: str = "test", curve_every: int = 0, curve_seqs: int = 64) -> dict:
         """Train a fresh model on the mixture (alpha-sampled batches, cosine decay over the run)
-        and report per-domain and average test perplexity; with ``finetune=(domain, k)``, then
-        fine-tune k steps on that domain alone (the multi-stage setting) before evaluating."""
+        and report per-domain and average loss and perplexity on ``split`` (test), plus the same on
+        the validation split (``val``: what tuning and the best-of-grid choice read, never test) and
+        on the training split (``train``: the train-test gap of the regime). With
+        ``finetune=(domain, k)``, then fine-tune k steps on that domain alone (the multi-stage
+        setting) before evaluating. ``curve_every`` > 0 records the average test loss every that
+        many steps on ``curve_seqs`` sequences per domain (``curve``: step -> loss; the
+        faster-convergence claim reads it)."""
         alpha = validate_mixture(alpha, self.domains, name="mixture")
         t0 = time.perf_counter()
         saved_cost = self.cost.as_dict()
@@ -328,7 +358,13 @@ class LMProblem:
                            train=_with(self.trainer.train, decay_steps=steps), dist=self.dist,
                            eval_seqs=self.eval_seqs)
         target.base, target.base_id = self.base, self.base_id
-        state = target.step(target.init_state(seed), alpha, steps)
+        state, curve = target.init_state(seed), {}
+        chunk = int(curve_every) if curve_every and finetune is None else steps
+        while state.step < steps:
+            state = target.step(state, alpha, min(chunk, steps - state.step))
+            if curve_every and finetune is None:
+                curve[int(state.step)] = target.evaluate(state, split, domains=self.domains, seqs=curve_seqs)["avg_loss"]
+        train_flops = target.cost.flops
         reps = target.repetitions(state)
         if finetune is not None:
             dom, k = finetune
@@ -339,17 +375,20 @@ class LMProblem:
             ft_state.params = state.params  # fresh optimizer, pre-trained weights
             state = ft.step(ft_state, [1.0], k)
         out = target.evaluate(state, split)
+        out["val"] = target.evaluate(state, "val")
+        out["train"] = target.evaluate(state, "train", domains=self.domains)
         out.update(repetitions=reps, steps=steps, cost=target.cost.as_dict(), wall_s=time.perf_counter() - t0,
-                   tokens_per_s=target.cost.tokens / max(time.perf_counter() - t0, 1e-9))
+                   tokens_per_s=target.cost.tokens / max(time.perf_counter() - t0, 1e-9), curve=curve,
+                   flops_per_step=train_flops / max(steps, 1))
         self.cost.load(saved_cost)
         return out
 
-    seed, stage_two_steps, finetune_steps, finetune_domain = 0, 0, 0, None  # set by ``make``
+    seed, stage_two_steps, finetune_steps, finetune_domain, curve_every = 0, 0, 0, None, 0  # set by ``make``
 
     def stage_two(self, alpha) -> dict:
         """The target run of this setting (``make``'s stage_two_steps, finetune_steps, finetune_domain)."""
         ft = (self.finetune_domain, self.finetune_steps) if self.finetune_steps else None
-        return self.target_run(alpha, self.stage_two_steps, self.seed, finetune=ft)
+        return self.target_run(alpha, self.stage_two_steps, self.seed, finetune=ft, curve_every=self.curve_every)
 
 
 def _take(split, ids) -> tuple[np.ndarray, np.ndarray]:
@@ -392,7 +431,8 @@ def make(data: TokenData, seed: int = 0, *, domains=None, model="small", batch_s
          mixing: str = "reweight", lr: float = 3e-3, warmup: int = 20, eval_batch: int = 4,
          val_batch: int | None = None, val_weights=None, device: str = "cpu", dtype: str = "float32",
          compile=False, dist: Dist = LOCAL, eval_seqs: int = 32, threads: int | None = None,
-         stage_two_steps: int = 0, finetune_steps: int = 0, finetune_domain: str | None = None) -> LMProblem:
+         stage_two_steps: int = 0, finetune_steps: int = 0, finetune_domain: str | None = None,
+         curve_every: int = 0) -> LMProblem:
     """An LMProblem on tokenized data. ``stage_two_steps`` (and ``finetune_steps`` on
     ``finetune_domain``, by default the single validation domain: the multi-stage setting; a
     stage-unaware mixer keeps the default validation objective and names the target here)
@@ -406,6 +446,7 @@ def make(data: TokenData, seed: int = 0, *, domains=None, model="small", batch_s
                   train=TrainConfig(lr=lr, warmup=warmup, device=device, dtype=dtype, compile=compile),
                   dist=dist, eval_seqs=eval_seqs)
     p.seed, p.stage_two_steps, p.finetune_steps = int(seed), int(stage_two_steps), int(finetune_steps)
+    p.curve_every = int(curve_every)
     if finetune_steps and finetune_domain is None:
         if len(p.val_domains) != 1:
             raise BadInput("finetune_steps: the multi-stage setting fine-tunes on one domain; give val_weights = NAME "
@@ -431,10 +472,18 @@ def stage_two_scorer(problem: LMProblem, cache=None):
         key = np.asarray(alpha, dtype=np.float64).tobytes()
         if key not in seen:
             r = problem.stage_two(alpha)
-            out = {"avg_loss": r["avg_loss"], "avg_ppl": r["avg_ppl"], "stage_two.wall_s": r["wall_s"],
-                   "stage_two.tokens_per_s": r["tokens_per_s"], "stage_two.flops": r["cost"]["flops"]}
-            for k in ("loss", "ppl", "acc", "repetitions"):
+            out = {"avg_loss": r["avg_loss"], "avg_ppl": r["avg_ppl"], "avg_se": r["avg_se"],
+                   "val_avg_loss": r["val"]["avg_loss"], "train_avg_loss": r["train"]["avg_loss"],
+                   "stage_two.wall_s": r["wall_s"], "stage_two.tokens_per_s": r["tokens_per_s"],
+                   "stage_two.flops": r["cost"]["flops"], "stage_two.flops_per_step": r["flops_per_step"],
+                   "stage_two.steps": r["steps"]}
+            for k in ("loss", "ppl", "acc", "se", "repetitions"):
                 out.update({f"{k}.{d}": v for d, v in r.get(k, {}).items()})
+            for split in ("val", "train"):
+                out.update({f"{split}_loss.{d}": v for d, v in r[split]["loss"].items()})
+                if "avg_acc" in r[split]:
+                    out[f"{split}_avg_acc"] = r[split]["avg_acc"]
+            out.update({f"curve.{step:06d}": v for step, v in r["curve"].items()})
             if "avg_acc" in r:
                 out["avg_acc"] = r["avg_acc"]
             seen[key] = out

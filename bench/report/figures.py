@@ -1,7 +1,9 @@
 """Paper-style figures, each a pure function of a study's tidy rows and its figure spec.
 
 A study asks for figures in its suite file (``figure = {kind = ..., ...}`` or a list of them):
-  trajectories   mixture over training per method, one seed (the paper's Fig. 3)
+  trajectories   mixture over training per online method, mean and band over seeds (Fig. 3)
+  probes         offline methods: their probe mixtures as a cloud, the chosen mixture marked
+  curves         Stage-Two test loss against training steps per method (faster convergence)
   mixtures       learned mixtures as grouped bars per problem, alpha* beside them (Fig. 5)
   twin_distance  ||u - w|| over training per schedule, with and without re-synchronisation (Fig. 7)
   curve          a final score (y) against a parameter (x), mean and 95% interval over seeds, one
@@ -63,22 +65,43 @@ def _grid(n: int, ncols: int = 3, size=(4.2, 3.0)):
     return fig, list(axes.flat[:n])
 
 
+def _online(rows: pd.DataFrame, method: str) -> bool:
+    """Whether a method (label) of the rows is an online mixer (its logged rows are a trajectory);
+    an offline method's logged rows are its probe mixtures, not a path through time."""
+    from tandem_ref.methods.base import OnlineMethod
+    from tandem_ref.registry import method_class
+
+    names = rows.loc[rows["method"] == method, "method_name"] if "method_name" in rows else []
+    try:
+        return len(names) > 0 and issubclass(method_class(str(names.iloc[0])), OnlineMethod)
+    except Exception:  # a method this checkout does not know: drawn as before
+        return True
+
+
 def trajectories(df: pd.DataFrame, spec: dict):
+    """Online methods only: each domain's weight over training, mean over seeds with the band from
+    the lowest to the highest seed (the paper's Fig. 3 draws bands over runs)."""
     rows = logged_rows(df)
     if not len(rows):
         return None
     problem = spec.get("problem", rows["problem"].iloc[0])
-    rows = _first_seed(rows[rows["problem"] == problem])
-    methods = [m for m in dict.fromkeys(rows["method"]) if (rows["method"] == m).sum() >= 2]
+    rows = rows[rows["problem"] == problem]
+    methods = [m for m in dict.fromkeys(rows["method"])
+               if (rows["method"] == m).sum() >= 2 and _online(rows, m)]
     if not methods:
         return None
     fig, axes = _grid(len(methods))
     doms = domains_of(rows)
     colors = plt.cm.tab10(np.arange(len(doms)) % 10)
+    seeds = rows["seed"].nunique()
     for ax, m in zip(axes, methods):
-        r = rows[rows["method"] == m].sort_values("step")
+        r = rows[rows["method"] == m]
         for c, d in zip(colors, doms):
-            ax.plot(r["step"], r[f"alpha.{d}"], color=c, label=d)
+            g = r.groupby("step")[f"alpha.{d}"]
+            mean, lo, hi = g.mean(), g.min(), g.max()
+            ax.plot(mean.index, mean.to_numpy(), color=c, label=d)
+            if seeds > 1:
+                ax.fill_between(mean.index, lo.to_numpy(), hi.to_numpy(), color=c, alpha=0.2, lw=0)
             if f"alpha_star.{d}" in r and r[f"alpha_star.{d}"].notna().any():
                 ax.axhline(r[f"alpha_star.{d}"].iloc[0], color=c, ls=":", lw=1)
         ax.set_title(m)
@@ -86,8 +109,64 @@ def trajectories(df: pd.DataFrame, spec: dict):
         ax.set_ylabel("mixture weight α")
         ax.set_ylim(-0.02, 1.02)
     handles, labels = axes[0].get_legend_handles_labels()
+    band = f"mean over {seeds} seeds, band: lowest to highest seed" if seeds > 1 else "one seed"
     fig.legend(handles, labels, loc="outside upper center", ncol=min(len(labels), 8),
-               title=f"mixture trajectories on {problem}, seed {int(rows['seed'].min())}, by domain (dotted: α*)")
+               title=f"mixture trajectories on {problem} ({band}), by domain (dotted: α*)")
+    return fig, []
+
+
+def probes(df: pd.DataFrame, spec: dict):
+    """Offline methods: the probe mixtures they trained (a cloud, one dot per probe and domain) and
+    the mixture each chose (a bar), first seed."""
+    rows = logged_rows(df)
+    fin = final_rows(df)
+    if not len(rows) or not len(fin):
+        return None
+    methods = [m for m in dict.fromkeys(rows["method"]) if not _online(rows, m)]
+    if not methods:
+        return None
+    fig, axes = _grid(len(methods))
+    doms = domains_of(rows)
+    seed = int(rows["seed"].min())
+    for ax, m in zip(axes, methods):
+        r = rows[(rows["method"] == m) & (rows["seed"] == seed)]
+        f = fin[(fin["method"] == m) & (fin["seed"] == seed)]
+        x = np.arange(len(doms))
+        jitter = np.random.default_rng(0).uniform(-0.25, 0.25, size=len(r))
+        for j, d in enumerate(doms):
+            ax.scatter(x[j] + jitter, r[f"alpha.{d}"], s=8, color="0.5", alpha=0.6,
+                       label="probe mixtures" if j == 0 else None)
+        if len(f):
+            ax.scatter(x, [f[f"alpha.{d}"].iloc[0] for d in doms], marker="D", s=40, color="C3", zorder=3,
+                       label="chosen mixture")
+        ax.set_xticks(x, doms, rotation=30, ha="right")
+        ax.set_title(f"{m} ({len(r)} probes, seed {seed})")
+        ax.set_ylabel("mixture weight α")
+        ax.set_ylim(-0.02, 1.02)
+    axes[0].legend()
+    return fig, []
+
+
+def curves(df: pd.DataFrame, spec: dict):
+    """Stage-Two test loss against training steps per method (``curve.*`` columns of the returned
+    mixtures' rows), mean over seeds with the band from the lowest to the highest seed."""
+    fin = final_rows(df)
+    cols = sorted(c for c in fin.columns if c.startswith("curve.") and fin[c].notna().any())
+    if not cols:
+        return None
+    steps = np.array([int(c.split(".")[1]) for c in cols])
+    fig, axes = _grid(1, size=(6.0, 4.0))
+    ax = axes[0]
+    for m in dict.fromkeys(fin["method"]):
+        v = fin.loc[fin["method"] == m, cols].to_numpy(dtype=np.float64)
+        line = ax.plot(steps, v.mean(axis=0), label=m)[0]
+        if len(v) > 1:
+            ax.fill_between(steps, v.min(axis=0), v.max(axis=0), color=line.get_color(), alpha=0.15, lw=0)
+    ax.set_xlabel("Stage-Two training steps")
+    ax.set_ylabel("average test loss (nats per byte)")
+    if len(cols) > 3:  # the first points (near the initial loss) would flatten the rest
+        ax.set_ylim(top=float(np.nanmax(fin[cols[len(cols) // 4]])) + 0.05)
+    ax.legend(ncol=2)
     return fig, []
 
 
@@ -205,7 +284,8 @@ def curve(df: pd.DataFrame, spec: dict):
     return fig, notes
 
 
-KINDS = {"trajectories": trajectories, "mixtures": mixtures, "twin_distance": twin_distance, "curve": curve}
+KINDS = {"trajectories": trajectories, "mixtures": mixtures, "twin_distance": twin_distance, "curve": curve,
+         "curves": curves, "probes": probes}
 
 
 def figure_specs(study: dict) -> list[dict]:

@@ -17,13 +17,15 @@ from tandem_ref.errors import BadInput
 from ..cells import Cell
 
 SUITE_DIR = Path(__file__).resolve().parent
-PROFILES = ("quick", "full", "gpu")
+PROFILES = ("quick", "full", "lm", "gpu")
 # what bench.report.figures draws (kept here so reading a suite does not import matplotlib)
-FIGURE_KINDS = {"trajectories": (), "mixtures": (), "twin_distance": (), "curve": ("x", "y")}
+FIGURE_KINDS = {"trajectories": (), "mixtures": (), "twin_distance": (), "curve": ("x", "y"), "curves": (),
+                "probes": ()}
 
 _SUITE_KEYS = {"description", "profiles", "problems", "methods", "study", "report"}
 _STUDY_KEYS = {"name", "title", "kind", "problems", "methods", "claims", "seeds", "budget", "log_points",
-               "score", "params", "cases", "checkpoint_every", "exclude_methods", "figure", "notes"} | set(PROFILES)
+               "score", "params", "cases", "checkpoint_every", "exclude_methods", "figure", "notes", "profiles",
+               "select"} | set(PROFILES)
 
 
 @dataclass
@@ -40,6 +42,12 @@ class Suite:
 
 def suite_paths() -> dict[str, Path]:
     return {p.stem: p for p in sorted(SUITE_DIR.glob("*.toml"))}
+
+
+def folder(suite: "Suite", profile: str) -> str:
+    """The suite's results folder under --out: its name for the quick profile, NAME@PROFILE for the
+    others, so one results folder holds a smoke run and a deciding run of the same suite side by side."""
+    return suite.name if profile == "quick" else f"{suite.name}@{profile}"
 
 
 def suite_names() -> list[str]:
@@ -95,6 +103,15 @@ def _parse(path: Path, d: dict) -> Suite:
         seen.add(s["name"])
         _no_unknown(f"{where}: study {s['name']!r}", s, _STUDY_KEYS)
         _check_figures(f"{where}: study {s['name']!r}", s.get("figure"))
+        only = s.get("profiles", PROFILES)
+        if not isinstance(only, list | tuple) or not all(p in PROFILES for p in only):
+            raise BadInput(f"{where}: study {s['name']!r}: 'profiles' must be a list drawn from {', '.join(PROFILES)}")
+        from ..selection import check as check_select
+
+        for p in [None, *PROFILES]:
+            sel = (s if p is None else s.get(p, {})).get("select")
+            check_select(f"{where}: study {s['name']!r}", sel,
+                         [x.get("name") for x in studies if x is not s and not _selects(x)])
         for p in PROFILES:
             if p in s:
                 if not isinstance(s[p], dict):
@@ -102,9 +119,13 @@ def _parse(path: Path, d: dict) -> Suite:
                 _no_unknown(f"{where}: study {s['name']!r} [{p}]", s[p], _STUDY_KEYS - set(PROFILES))
     report = d.get("report", {})
     metrics = report.get("metrics", []) if isinstance(report, dict) else None
-    if not isinstance(report, dict) or set(report) - {"metrics"} or not (
+    margin = report.get("margin", 0.01) if isinstance(report, dict) else None
+    if not isinstance(report, dict) or set(report) - {"metrics", "margin"} or not (
             isinstance(metrics, list) and all(isinstance(m, str) for m in metrics)):
-        raise BadInput(f"{where}: [report] takes one key, 'metrics': a list of column names for the summary table")
+        raise BadInput(f"{where}: [report] takes 'metrics' (a list of column names for the summary table) and "
+                       "'margin' (an equivalence margin)")
+    if not (isinstance(margin, float | int) and not isinstance(margin, bool) and 0 < margin < 1):
+        raise BadInput(f"{where}: [report] 'margin' must be a relative margin in (0, 1), got {margin!r}")
     return Suite(name=path.stem, path=path, description=str(d.get("description", "")), profiles=profiles,
                  problems=named["problems"], methods=named["methods"], studies=studies,
                  report=report)
@@ -140,20 +161,45 @@ def check_profile(suite: Suite, profile: str) -> None:
         raise BadInput(f"profile {profile!r}: suite {suite.name!r} has profiles {', '.join(suite.profiles)}")
 
 
-def expand(suite: Suite, profile: str) -> list[Cell]:
-    """Every cell of the suite's profile, in a deterministic order."""
+def expand(suite: Suite, profile: str, resolve=None, pending: list | None = None) -> list[Cell]:
+    """Every cell of the suite's profile, in a deterministic order.
+
+    A study with ``select`` (bench/selection.py) adds methods chosen from an earlier study's stored
+    results: ``resolve(study, specs, cells_so_far)`` returns those (label, name, params) entries, or
+    None while the source cells are not all stored; such a study is then left out and its name
+    appended to ``pending``. Without ``resolve`` every select study is pending."""
     check_profile(suite, profile)
     cells = []
-    for raw in suite.studies:
+    # studies that select from others' results come after every other study (their sources)
+    ordered = [s for s in suite.studies if not _selects(s)] + [s for s in suite.studies if _selects(s)]
+    for raw in ordered:
+        if profile not in raw.get("profiles", PROFILES):
+            continue
         study = study_for_profile(raw, profile)
         where = f"suite {suite.name!r}, study {study['name']!r}"
         if study.get("kind", "run") == "claim":
             cells += _claim_cells(study, profile, where)
         elif study.get("kind", "run") == "run":
-            cells += _run_cells(suite, study, where)
+            extra = []
+            if study.get("select"):
+                from ..selection import check as check_select
+
+                specs = check_select(where, study["select"], [x["name"] for x in suite.studies])
+                extra = None if resolve is None else resolve(study, specs, cells)
+                if extra is None:
+                    if pending is not None:
+                        pending.append(study["name"])
+                    continue
+            cells += _run_cells(suite, study, where, extra)
         else:
             raise BadInput(f"{where}: 'kind' must be 'run' or 'claim', got {study['kind']!r}")
     return cells
+
+
+def _selects(study: dict) -> bool:
+    """Whether a study (in any profile) selects from another study's results."""
+    return bool(study.get("select")) or any(isinstance(study.get(p), dict) and study[p].get("select")
+                                            for p in PROFILES)
 
 
 def _claim_cells(study, profile, where) -> list[Cell]:
@@ -234,7 +280,7 @@ def _seeds(value, where) -> list[int]:
     raise BadInput(f"{where}: 'seeds' must be a positive count or a list of integers, got {value!r}")
 
 
-def _run_cells(suite: Suite, study: dict, where: str) -> list[Cell]:
+def _run_cells(suite: Suite, study: dict, where: str, extra=()) -> list[Cell]:
     from tandem_ref.registry import method_names
 
     from ..problems import family_names
@@ -245,7 +291,10 @@ def _run_cells(suite: Suite, study: dict, where: str) -> list[Cell]:
     # "*" means every controlled family (not the LM): the library's quadratic until theory is there
     problems = _labels(study.get("problems"), suite.problems, lambda: family_names() or ["quadratic"],
                        "problem", where)
-    methods = _labels(study.get("methods"), suite.methods, method_names, "method", where)
+    methods = (_labels(study.get("methods"), suite.methods, method_names, "method", where)
+               if study.get("methods") else []) + list(extra)
+    if not methods:
+        raise BadInput(f"{where}: 'methods' must be \"*\", a name or a non-empty list of names")
     exclude = study.get("exclude_methods", [])
     if not isinstance(exclude, list) or not all(m in {label for label, _, _ in methods} for m in exclude):
         raise BadInput(f"{where}: 'exclude_methods' must list methods of the study, got {exclude!r}")
