@@ -37,5 +37,14 @@ def get_method(name: str, **params):
     return method_class(name)(**params)
 
 
+# methods that need a parameter to mean anything (a given mixture): not in a suite's "*"
+NEEDS_PARAMS = {"fixed"}
+
+
 def method_names() -> list[str]:
     return list(METHODS)
+
+
+def default_method_names() -> list[str]:
+    """The methods that run with their defaults: what a suite's methods = "*" stands for."""
+    return [n for n in METHODS if n not in NEEDS_PARAMS]

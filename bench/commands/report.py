@@ -9,13 +9,20 @@ from tandem_ref.errors import BadInput
 
 def run(args) -> int:
     from bench.report import build
-    from bench.report.markdown import update_readme
+    from bench.report.markdown import readme_digest_block, update_readme
 
-    if args.readme is not None and not args.readme.is_file():
-        raise BadInput(f"--readme {args.readme}: no such file")
+    if args.readme is not None:
+        if not args.readme.is_file():
+            raise BadInput(f"--readme {args.readme}: no such file")
+        readme_digest_block(args.readme.read_text())  # its markers, checked before anything is written
     print(build(args.out))
     if args.readme is not None:
-        update_readme(args.readme, (args.out / "tables" / "claims_digest.md").read_text())
+        digest = args.out / "tables" / "claims_digest.md"
+        if not digest.is_file():
+            raise BadInput(f"--readme: the results in {args.out} hold no claim verdicts (report.md was written; "
+                           "the README was left as it was)")
+        paper = args.out / "tables" / "lm_paper.md"
+        update_readme(args.readme, digest.read_text(), paper.read_text() if paper.is_file() else None)
         print(args.readme)
     return 0
 

@@ -74,7 +74,10 @@ def mde(sd: float, n: int, alpha: float = 1 - LEVEL, power: float = POWER) -> fl
     def gap(nc):  # power at noncentrality nc minus the target
         return stats.nct.sf(crit, df, nc) + stats.nct.cdf(-crit, df, nc) - power
 
-    nc = optimize.brentq(gap, 0.0, 100.0, xtol=1e-12)
+    hi = 2.0
+    while gap(hi) < 0:  # bracket the root (nct's numerics fail far out, so never start there)
+        hi *= 2
+    nc = optimize.brentq(gap, 0.0, hi, xtol=1e-12)
     return float(nc * sd / math.sqrt(n))
 
 

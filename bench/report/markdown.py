@@ -11,6 +11,8 @@ from .data import SuiteData
 from .figures import Figure
 from .tables import CLAIM_COLUMNS, markdown
 
+from bench.lm import report as lm_report  # noqa: E402  (LM sections: regime, tuning, optimum, the paper)
+
 MAX_LISTED = 8  # missing or failed cells listed by name; the rest are counted
 
 
@@ -63,6 +65,12 @@ def write(out: Path, data: list[SuiteData], figures: list[Figure], summaries: di
         lines += [markdown(CLAIM_COLUMNS, claims), "LaTeX: [tables/claims.tex](tables/claims.tex)", ""]
     else:
         lines += ["No claim verdicts are stored yet (the `claims` suite computes them).", ""]
+    paper = lm_report.paper_rows(data)
+    if paper:
+        lines += ["## The small LM beside the paper", "",
+                  "Relative change of the compared test loss (nats), TANDEM against uniform, deciding profile "
+                  f"`{lm_report.DECIDING}`; the MDE is the effect 80% power would detect at our seeds and spread.", "",
+                  markdown(lm_report.PAPER_HEADER, paper)] + lm_report.mixture_shape(data) + [""]
     for sd in data:
         lines += [f"## Suite `{sd.name}`", "", sd.manifest.get("description", ""), ""]
         if sd.missing:
@@ -88,6 +96,8 @@ def write(out: Path, data: list[SuiteData], figures: list[Figure], summaries: di
         if rows:
             lines += ["### Summary (the returned mixture of each run)", "", markdown(header, rows),
                       f"LaTeX: [tables/{sd.name}.tex](tables/{sd.name}.tex)", ""]
+        for title, h, r, note in lm_report.sections(sd):
+            lines += [f"### {title}", "", markdown(h, r), note, ""]
     path = out / "report.md"
     from ..results import write_atomic
 
@@ -106,9 +116,22 @@ def readme_digest_block(readme_text: str) -> str:
     return readme_text[i + len(DIGEST_START):j].strip("\n")
 
 
-def update_readme(readme: Path, digest_md: str) -> None:
-    """Put the claims digest between the README's markers, so the README shows what results/ holds."""
+LM_START, LM_END = "<!-- lm-paper:start -->", "<!-- lm-paper:end -->"
+
+
+def _replace_block(text: str, start: str, end: str, body: str) -> str:
+    i, j = text.find(start), text.find(end)
+    if i < 0 or j < i:
+        return text
+    return text[:i + len(start)] + "\n" + body.strip("\n") + "\n" + text[j:]
+
+
+def update_readme(readme: Path, digest_md: str, lm_paper_md: str | None = None) -> None:
+    """Put the claims digest (and the LM-beside-the-paper table, where the README has its block)
+    between the README's markers, so the README shows what results/ holds."""
     text = readme.read_text()
     readme_digest_block(text)  # checks the markers
-    i, j = text.find(DIGEST_START) + len(DIGEST_START), text.find(DIGEST_END)
-    write_atomic(readme, (text[:i] + "\n" + digest_md.strip("\n") + "\n" + text[j:]).encode())
+    text = _replace_block(text, DIGEST_START, DIGEST_END, digest_md)
+    if lm_paper_md is not None:
+        text = _replace_block(text, LM_START, LM_END, lm_paper_md)
+    write_atomic(readme, text.encode())

@@ -132,19 +132,23 @@ def claims_digest(claims: list[list[str]]) -> list[list[str]]:
     groups: dict[str, list[list[str]]] = {}
     for r in claims:
         groups.setdefault(r[0] or r[1], []).append(r)
+    for ident, rows in groups.items():  # a smoke run (quick-profile LM rows) never outvotes a deciding run
+        deciding = [r for r in rows if not r[6].startswith("smoke run")]
+        if deciding:
+            groups[ident] = deciding
     out = []
     for ident, rows in groups.items():
         claim = rows[0][1]
         if claim.startswith(ident + " "):
             claim = claim[len(ident) + 1:]
-        verdicts = [r[6] for r in rows]
+        verdicts = [r[6].split(" (")[0] for r in rows]  # the verdict word, without its MDE note
         bad = {v: sum(x == v for x in verdicts) for v in dict.fromkeys(verdicts) if v != "holds"}
         if not bad:
             verdict = "holds"
         else:
             parts = []
             for v, k in bad.items():
-                settings = "; ".join(r[2] for r in rows if r[6] == v)
+                settings = "; ".join(r[2] for r in rows if r[6].split(" (")[0] == v)
                 parts.append(f"{v} in {k} of {len(rows)} ({settings})")
             verdict = ", ".join(parts)
         out.append([ident, claim, str(len(rows)), verdict])

@@ -281,7 +281,7 @@ def _seeds(value, where) -> list[int]:
 
 
 def _run_cells(suite: Suite, study: dict, where: str, extra=()) -> list[Cell]:
-    from tandem_ref.registry import method_names
+    from tandem_ref.registry import default_method_names, method_names
 
     from ..problems import family_names
 
@@ -291,7 +291,7 @@ def _run_cells(suite: Suite, study: dict, where: str, extra=()) -> list[Cell]:
     # "*" means every controlled family (not the LM): the library's quadratic until theory is there
     problems = _labels(study.get("problems"), suite.problems, lambda: family_names() or ["quadratic"],
                        "problem", where)
-    methods = (_labels(study.get("methods"), suite.methods, method_names, "method", where)
+    methods = (_labels(study.get("methods"), suite.methods, default_method_names, "method", where)
                if study.get("methods") else []) + list(extra)
     if not methods:
         raise BadInput(f"{where}: 'methods' must be \"*\", a name or a non-empty list of names")

@@ -27,7 +27,7 @@ def test_shipped_suites_expand_for_each_of_their_profiles(name):
 @pytest.mark.parametrize("profile", ["quick", "full"])
 def test_methods_suite_runs_every_method_on_every_family_with_five_seeds(profile):
     from bench.problems import family_names
-    from tandem_ref.registry import method_names
+    from tandem_ref.registry import default_method_names as method_names
 
     suite = load("methods")
     excluded = set(bench.suites.study_for_profile(suite.studies[0], profile).get("exclude_methods", []))

@@ -19,7 +19,7 @@ SMALL = {"odm": {}, "aioli": {"update_steps": 24, "lp_rounds": 1, "lp_steps": 2}
 def test_peers_are_registered_after_the_core_five():
     names = method_names()
     assert names[:5] == ["uniform", "natural", "doremi", "doge", "tandem"]
-    assert names[5:] == PEERS
+    assert names[5:] == PEERS + ["fixed"]
 
 
 BAD = [
