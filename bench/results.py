@@ -15,6 +15,7 @@ import io
 import json
 import os
 import tempfile
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -90,16 +91,29 @@ def suite_dirs(out: Path) -> list[Path]:
 def read_manifest(suite_dir: Path) -> dict:
     path = Path(suite_dir) / "manifest.json"
     try:
-        return json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError) as e:
+        manifest = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
         raise BadInput(f"manifest {path}: cannot read ({e})") from None
+    if not isinstance(manifest, dict) or not isinstance(manifest.get("cells"), list) or "suite" not in manifest:
+        raise BadInput(f"manifest {path}: not a suite manifest (no 'suite' or 'cells'); rerun the suite to rebuild it")
+    return manifest
 
 
 def read_cell(path: Path) -> dict | None:
+    """A stored cell, or None when there is none. A cell file that is not a complete record (a torn
+    write by another tool, a disk error) counts as missing, with a warning: it is recomputed."""
     try:
-        return json.loads(Path(path).read_text())
+        rec = json.loads(Path(path).read_text())
     except FileNotFoundError:
         return None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        warnings.warn(f"cell file {path}: unreadable ({type(e).__name__}); treated as missing and recomputed",
+                      stacklevel=1)
+        return None
+    if not isinstance(rec, dict) or not {"key", "status", "rows", "cell", "config"} <= set(rec):
+        warnings.warn(f"cell file {path}: not a cell record; treated as missing and recomputed", stacklevel=1)
+        return None
+    return rec
 
 
 def _flat(prefix: str, params: dict) -> dict:
@@ -174,4 +188,7 @@ def read_table(suite_dir: Path) -> pd.DataFrame:
     path = Path(suite_dir) / "results.parquet"
     if not path.exists():
         return pd.DataFrame({"key": []})
-    return pd.read_parquet(path)
+    try:
+        return pd.read_parquet(path)
+    except Exception as e:  # truncated or not a parquet file at all
+        raise BadInput(f"results table {path}: unreadable ({type(e).__name__}); rerun the suite to rebuild it") from None

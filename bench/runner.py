@@ -113,7 +113,14 @@ def _trace(cell: Cell, problem, method, state_path: Path):
 
     if not isinstance(method, OnlineMethod) or not cell.checkpoint_every:
         return method.run(problem, cell.budget, cell.seed)
-    st = load_state(problem, state_path) if state_path.exists() else method.start(problem, cell.budget, cell.seed)
+    st = None
+    if state_path.exists():
+        try:
+            st = load_state(problem, state_path)
+        except BadInput as e:  # a torn or tampered checkpoint: start the cell over, never resume from it
+            warnings.warn(f"{e}: starting the cell over", stacklevel=1)
+            state_path.unlink(missing_ok=True)
+    st = st if st is not None else method.start(problem, cell.budget, cell.seed)
     while not st.done:
         st = method.advance(problem, st, stop_after=cell.checkpoint_every)
         if not st.done:

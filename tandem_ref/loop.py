@@ -202,6 +202,25 @@ def write_npz_atomic(path, arrays: dict) -> None:
 
 
 def load_state(problem, path) -> LoopState:
+    """The loop state saved by ``save_state``, checked: a garbage, truncated or tampered file (a
+    mixture that is not on the simplex, another number of domains) is refused with one line naming
+    the file, never resumed from."""
+    try:
+        state = _load_state(problem, path)
+    except BadInput as e:
+        raise BadInput(f"checkpoint {path}: {e}") from None
+    except Exception as e:  # not an npz of ours: zip, pickle, JSON, key or shape errors
+        raise BadInput(f"checkpoint {path}: unreadable ({type(e).__name__}: {e}); delete it to start over") from None
+    m, a = len(problem.domains), state.alpha
+    if a.shape != (m,):
+        raise BadInput(f"checkpoint {path}: a mixture over {a.size} domains, the problem has {m}; "
+                       "delete it to start over")
+    if not (np.all(np.isfinite(a)) and np.all(a >= 0) and abs(a.sum() - 1) < 1e-6):
+        raise BadInput(f"checkpoint {path}: its mixture is not on the simplex ({a.tolist()}); delete it to start over")
+    return state
+
+
+def _load_state(problem, path) -> LoopState:
     with np.load(path, allow_pickle=False) as z:
         arrays = {k: z[k] for k in z.files}
     meta = json.loads(arrays.pop("meta").tobytes().decode())

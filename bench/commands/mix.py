@@ -32,8 +32,17 @@ def run(args) -> int:
     from tandem_ref.registry import get_method
 
     out = Path(args.out)
+    if out.is_dir():
+        raise BadInput(f"--out {out}: is a folder; give the path of the weights JSON to write")
+    if out.parent.exists() and not out.parent.is_dir():
+        raise BadInput(f"--out {out}: {out.parent} is a file, not a folder")
     if not out.parent.exists():
         raise BadInput(f"--out: folder {out.parent} does not exist")
+    for name, value, least in (("--seq-len", args.seq_len, 1), ("--batch-size", args.batch_size, 1),
+                               ("--threads", args.threads, 1), ("--target-steps", args.target_steps, 0),
+                               ("--checkpoint-every", args.checkpoint_every, 1)):
+        if value < least:
+            raise BadInput(f"{name}: expected {'a positive' if least else 'a non-negative'} integer, got {value}")
     if args.checkpoint and not Path(args.checkpoint).resolve().parent.is_dir():
         raise BadInput(f"--checkpoint: folder {Path(args.checkpoint).parent} does not exist")
     if args.budget < 1:
@@ -44,11 +53,17 @@ def run(args) -> int:
         corpus = read_domains(args.data, text_field=args.text_field, domain_field=args.domain_field or None)
     else:
         corpus = embedded_corpus()
+    if len(corpus.names) < 2:
+        raise BadInput(f"--data: a mixture needs at least two domains, got {len(corpus.names)} "
+                       f"({', '.join(corpus.names)}); give two or more folders, files, or JSONL domains")
     problem = lm_problem(args.seed, corpus=corpus, model=args.model, seq_len=args.seq_len, batch_size=args.batch_size,
                          train_tokens=args.train_tokens, lr=args.lr, device=args.device)
     t0 = time.perf_counter()
-    trace, proxy = checkpoint.run(method, problem, args.budget, args.seed, path=args.checkpoint,
-                                  every=args.checkpoint_every, progress=not args.quiet)
+    try:
+        trace, proxy = checkpoint.run(method, problem, args.budget, args.seed, path=args.checkpoint,
+                                      every=args.checkpoint_every, progress=not args.quiet)
+    except FloatingPointError as e:  # a divergence is the user's settings, not a bug: one line, exit 2
+        raise BadInput(f"training diverged ({e}); try a smaller --lr than {args.lr:g}") from None
     wall = time.perf_counter() - t0
     cost = dict(trace.cost, wall_s=wall, compute_s=problem.trainer.wall,
                 tokens_per_s=trace.cost.get("tokens", 0) / max(wall, 1e-9), model_params=problem.trainer.n_params)

@@ -228,8 +228,8 @@ def claim_rows(name: str, table: pd.DataFrame, target: str | None = None, manife
             rows.append(_row(id=LM5[0], claim=LM5[1], setting=f"{suite}{tag}: {subject} vs uniform",
                              statistic="Stage-Two steps to uniform's final test loss, ratio to uniform's (bootstrap)",
                              expected="< 1 (interval below 1)",
-                             measured=f"{stats.fmt_interval(*steps[:3])} (n={steps[3]}); FLOPs with the mixer's "
-                                      f"{stats.fmt_interval(*flops[:3])}", verdict=verdict))
+                             measured=f"{stats.fmt_interval(*steps[:3], 2)} (n={steps[3]}); FLOPs with the mixer's "
+                                      f"{stats.fmt_interval(*flops[:3], 2)}", verdict=verdict))
     return rows
 
 
@@ -369,7 +369,8 @@ def optimum(suite: str, table: pd.DataFrame):
         share = stats.ratio_of_means(mg, gain)
         rows.append([m + (" (best of grid)" if m == best else ""),
                      ", ".join(f"{fin.loc[fin['method'] == m, f'alpha.{d}'].mean():.3f}" for d in doms),
-                     _ci(-mg), stats.fmt_interval(*share[:3], 2) if g.low > 0 else "– (no achievable gain)"])
+                     _ci(-mg), "–" if not g.mean > 0 else stats.fmt_interval(*share[:3], 2)
+                     + ("" if g.low > 0 else " (gain not resolved)")])
     note = (f"Best of grid by validation loss: **{best}** ({mix}); achievable gain over uniform on test "
             f"{stats.fmt_interval(g.mean, g.low, g.high)} nats (n={g.n}). Shares are mean gain over mean "
             "achievable gain (1 = as good as the best of the grid, 0 = uniform, below 0 = worse than uniform).")

@@ -8,6 +8,7 @@ the line, for TOML syntax) and is a BadInput, so the command line exits 2 before
 from __future__ import annotations
 
 import itertools
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -98,6 +99,9 @@ def _parse(path: Path, d: dict) -> Suite:
     for i, s in enumerate(studies):
         if not isinstance(s, dict) or not isinstance(s.get("name"), str):
             raise BadInput(f"{where}: study {i + 1} needs a 'name'")
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", s["name"]) or ".." in s["name"]:
+            raise BadInput(f"{where}: study name {s['name']!r} must be letters, digits, '_', '.' and '-' (it names "
+                           "figure files)")
         if s["name"] in seen:
             raise BadInput(f"{where}: study name {s['name']!r} is used twice")
         seen.add(s["name"])

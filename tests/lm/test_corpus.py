@@ -152,3 +152,63 @@ def test_cli_bad_input_exits_2_and_writes_nothing(tmp_path, capsys):
     assert main(["mix", "--method", "nope", "--out", str(out)]) == 2
     assert "unknown method 'nope'" in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == [tmp_path / "c.jsonl"]
+
+
+@pytest.mark.parametrize("extra, message", [
+    (["--seq-len", "0"], "--seq-len: expected a positive integer"),
+    (["--threads", "0"], "--threads: expected a positive integer"),
+    (["--target-steps", "-1"], "--target-steps: expected a non-negative integer"),
+    (["--checkpoint-every", "-1"], "--checkpoint-every: expected a positive integer"),
+    (["--batch-size", "0"], "--batch-size: expected a positive integer"),
+])
+def test_mix_refuses_bad_numbers_before_any_work(tmp_path, capsys, extra, message):
+    out = tmp_path / "w.json"
+    assert main(["mix", "--method", "uniform", "--out", str(out), "--quiet", *extra]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1 and not out.exists()
+
+
+def test_mix_refuses_a_folder_as_out_a_file_as_its_folder_and_a_single_domain(tmp_path, capsys):
+    assert main(["mix", "--method", "uniform", "--out", str(tmp_path), "--quiet"]) == 2
+    assert "is a folder" in capsys.readouterr().err
+    (tmp_path / "f").write_text("x")
+    assert main(["mix", "--method", "uniform", "--out", str(tmp_path / "f" / "w.json"), "--quiet"]) == 2
+    assert "is a file, not a folder" in capsys.readouterr().err
+    (tmp_path / "one").mkdir()
+    for i in range(4):
+        (tmp_path / "one" / f"{i}.txt").write_text(f"document {i} " * 60)
+    out = tmp_path / "w.json"
+    assert main(["mix", "--data", str(tmp_path / "one"), "--method", "uniform", "--out", str(out), "--quiet"]) == 2
+    assert "at least two domains" in capsys.readouterr().err and not out.exists()
+
+
+def test_mix_refuses_a_tampered_checkpoint(tmp_path, capsys):
+    import numpy as np
+
+    for name, alphabet in (("a", "abc \n"), ("b", "0123 ,\n")):
+        (tmp_path / name).mkdir()
+        for i in range(5):
+            (tmp_path / name / f"{i}.txt").write_text("".join(np.random.default_rng(i).choice(list(alphabet), 300)))
+    common = ["mix", "--data", str(tmp_path / "a"), str(tmp_path / "b"), "--method", "tandem", "--model", "micro",
+              "--seq-len", "32", "--batch-size", "4", "--budget", "20", "--quiet", "--threads", "1"]
+    ck = tmp_path / "ck.npz"
+    ck.write_bytes(b"garbage, not an npz")
+    out = tmp_path / "w.json"
+    assert main([*common, "--out", str(out), "--checkpoint", str(ck)]) == 2
+    err = capsys.readouterr().err
+    assert "checkpoint" in err and err.count("\n") == 1 and not out.exists()
+    ck.unlink()
+    assert main([*common, "--out", str(out), "--checkpoint", str(ck), "--checkpoint-every", "1"]) == 0
+    capsys.readouterr()
+    with np.load(ck) as z:
+        arrays = {k: z[k] for k in z.files}
+    arrays["alpha"] = np.array([np.nan, 0.5])
+    np.savez(ck, **arrays)
+    out.unlink()
+    assert main([*common, "--out", str(out), "--checkpoint", str(ck)]) == 2
+    err = capsys.readouterr().err
+    assert "not on the simplex" in err and not out.exists()
+    ck.write_bytes(b"PK\x03\x04 torn")  # a torn file beside its sidecar
+    assert main([*common, "--out", str(out), "--checkpoint", str(ck)]) == 2
+    err = capsys.readouterr().err
+    assert "unreadable" in err and err.count("\n") == 1 and not out.exists()

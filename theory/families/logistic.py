@@ -44,7 +44,6 @@ class LogisticProblem(VectorProblem):
         self.lr = float(lr) if lr is not None else 1.0 / (0.5 * sq + rho)
         self.flops_per_grad = 4.0 * len(self.X_all) * self.dim
         self._cache = {}
-        self._last = None
 
     def init_state(self, seed):
         return np.zeros(self.dim)
@@ -110,12 +109,14 @@ class LogisticProblem(VectorProblem):
         return H + rho * np.eye(self.dim)
 
     def inner_solution(self, alpha, val_weight=0.0):
-        """Newton on G_alpha + v L_val from the nearest cached solution, to ||grad|| < 1e-12."""
+        """Newton on G_alpha + v L_val from theta = 0, to ||grad|| < 1e-12. Always from the same start
+        (never from the last solve), so a value does not depend on what was computed before it on
+        the same object: scores are then the same under any run order, --jobs or interruption."""
         alpha = np.asarray(alpha, dtype=np.float64)
         key = (alpha.tobytes(), float(val_weight))
         if key in self._cache:
             return self._cache[key].copy()
-        theta = self._last.copy() if self._last is not None else np.zeros(self.dim)
+        theta = np.zeros(self.dim)
         w = self._weights(alpha, val_weight)
         rho = self.rho * (1 + (val_weight if self.val_ridge else 0.0))
         def objective(th):
@@ -144,7 +145,6 @@ class LogisticProblem(VectorProblem):
         if len(self._cache) > 256:
             self._cache.clear()
         self._cache[key] = theta.copy()
-        self._last = theta.copy()
         return theta
 
 

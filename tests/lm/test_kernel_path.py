@@ -1,0 +1,70 @@
+"""Verdicts do not depend on the machine's math kernels (slow: tox -e slow).
+
+Another CPU's libraries choose other kernels (AVX2 against AVX-512), which changes every LM cell in
+its low bits. A small deciding-profile LM suite and the claims catalogue are run twice, once as the
+machine chooses and once on another kernel path (ATEN_CPU_CAPABILITY=avx2 for torch,
+OPENBLAS_CORETYPE=Haswell for numpy's BLAS); every verdict must be the same and every printed mean
+of the second run must lie inside the first run's printed interval."""
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.slow
+
+SHRINK = {'model = "tiny"': 'model = "micro"', "stage_two_steps = 800": "stage_two_steps = 60",
+          "eval_seqs = 256": "eval_seqs = 32", "budget = 300": "budget = 30", "seeds = 8": "seeds = 4",
+          "curve_every = 50": "curve_every = 20"}
+NUM = r"[−-]?\d+(?:\.\d+)?"
+
+
+def _run(args, env_extra, cwd):
+    env = {**os.environ, **env_extra, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.run([sys.executable, "-m", "bench.cli", *args], capture_output=True, text=True, cwd=cwd,
+                          env=env, timeout=1800)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+
+
+def _claims(out: Path) -> dict:
+    rows = {}
+    for line in (out / "tables" / "claims.md").read_text().splitlines()[2:]:
+        cells = [c.strip() for c in line.strip("|").split(" | ")]
+        rows[(cells[0], cells[1], cells[2])] = (cells[5], cells[6])
+    return rows
+
+
+def _mean_and_interval(text: str):
+    m = re.match(rf"({NUM}) \[({NUM}), ({NUM})\]", text)
+    f = lambda s: float(s.replace("−", "-"))  # noqa: E731
+    return (f(m.group(1)), f(m.group(2)), f(m.group(3))) if m else None
+
+
+@pytest.mark.parametrize("what", ["lm", "claims"])
+def test_verdicts_and_printed_numbers_survive_another_kernel_path(tmp_path, what):
+    if what == "lm":
+        text = (ROOT / "bench" / "suites" / "lm-restricted.toml").read_text()
+        for a, b in SHRINK.items():
+            text = text.replace(a, b)
+        suite = tmp_path / "lm-restricted.toml"
+        suite.write_text(text)
+        args, other = [str(suite), "--profile", "lm", "--jobs", "2"], {"ATEN_CPU_CAPABILITY": "avx2"}
+    else:
+        args, other = ["claims", "--profile", "quick", "--jobs", "2"], {"OPENBLAS_CORETYPE": "Haswell"}
+    outs = []
+    for name, env in (("native", {}), ("other", other)):
+        out = tmp_path / name
+        _run(["run", *args, "--out", str(out)], env, tmp_path)
+        _run(["report", "--out", str(out)], env, tmp_path)
+        outs.append(_claims(out))
+    a, b = outs
+    assert a.keys() == b.keys() and a
+    for key in a:
+        assert a[key][1].split(" (")[0] == b[key][1].split(" (")[0], (key, a[key], b[key])  # the verdict
+        ia, ib = _mean_and_interval(a[key][0]), _mean_and_interval(b[key][0])
+        if ia and ib:
+            assert ia[1] <= ib[0] <= ia[2], (key, a[key][0], b[key][0])
