@@ -8,7 +8,8 @@ Each round of `update_steps` proxy steps (Algorithm 1):
       order = `lp_rounds` random permutations of the k domains, concatenated
       for j in order: train `lp_steps` steps on P_j = f e_j + (1 - f)/(k - 1) (1 - e_j)  (f = one_hot_factor)
                       G[:, j] += L_prev - L_new;  L_prev = L_new   (eval losses; L_prev starts before probing)
-      G /= lp_rounds;  A = G P^{-1} (row by row) if f != 1;  A = G if f = 1;  A = diag(G_ii / f) if diagonal
+      G /= lp_rounds;  A = G if f = 1 (diagonal or not, as the code branches);  else A = diag(G_ii / f)
+      if diagonal, A = G P^{-1} (row by row) otherwise
   if normalize: A <- A - min(A) if min(A) < 0;  A <- A / sum_ij A_ij                     [AioliScore]
   no EMA:  p <- p * exp(eta sum_i A_ij) / Z       (multiplicative, cumulative)            [Mirror]
   EMA:     Abar = (1 - ema) A + ema Abar_prev;  p = exp(eta sum_i Abar_ij) / Z  (uniform base)  [signal_ema + Gibbs]
@@ -65,12 +66,14 @@ class LearnParams(ReferenceSchedule):
             G[:, j] += prev - new
             prev = new
         G /= self.rounds
-        if self.diagonal:
-            A = np.diag(np.diag(G) / self.f)
-        elif self.f != 1.0:
-            A = np.linalg.solve(P, G.T).T  # A[i] solves P A[i] = G[i] (P is symmetric)
-        else:
+        # the code's branches: the solve and the diagonal both sit under `if one_hot_factor != 1`,
+        # so with f = 1 (pure one-hots, P = I) A is G itself, --aioli_diagonal or not
+        if self.f == 1.0:
             A = G
+        elif self.diagonal:
+            A = np.diag(np.diag(G) / self.f)
+        else:
+            A = np.linalg.solve(P, G.T).T  # A[i] solves P A[i] = G[i] (P is symmetric)
         ctx.memory["A"] = A
         return self.probe
 

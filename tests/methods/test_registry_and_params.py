@@ -89,3 +89,14 @@ def test_tandem_ref_does_not_import_theory_at_import_time():
             "import tandem_ref.probes; print(any(k == 'theory' or k.startswith('theory.') for k in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"
+
+
+def test_aioli_diagonal_applies_only_with_smoothed_one_hots(family_a):
+    """Aioli's code puts both the solve and --aioli_diagonal under `if one_hot_factor != 1`: with pure
+    one-hots (f = 1) A is G itself, so diagonal=True changes nothing; with f < 1 it does."""
+    kw = {"update_steps": 24, "lp_rounds": 1, "lp_steps": 2, "target": "domains"}
+    same = [get_method("aioli", one_hot_factor=1.0, diagonal=d, **kw).run(family_a, 96, 0).output for d in (False, True)]
+    assert np.array_equal(same[0], same[1])
+    differ = [get_method("aioli", one_hot_factor=0.625, diagonal=d, **kw).run(family_a, 96, 0).output
+              for d in (False, True)]
+    assert not np.allclose(differ[0], differ[1])
