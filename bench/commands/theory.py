@@ -17,6 +17,8 @@ def _read_spec(path):
             text = f.read()
     except OSError as e:
         raise BadInput(f"{path}: cannot read spec ({e.strerror})") from None
+    except UnicodeDecodeError as e:
+        raise BadInput(f"{path}: not UTF-8 text (byte {e.start}); a spec is a JSON file") from None
     try:
         return json.loads(text)
     except json.JSONDecodeError as e:

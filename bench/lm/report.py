@@ -371,9 +371,13 @@ def optimum(suite: str, table: pd.DataFrame):
                      ", ".join(f"{fin.loc[fin['method'] == m, f'alpha.{d}'].mean():.3f}" for d in doms),
                      _ci(-mg), "–" if not g.mean > 0 else stats.fmt_interval(*share[:3], 2)
                      + ("" if g.low > 0 else " (gain not resolved)")])
-    note = (f"Best of grid by validation loss: **{best}** ({mix}); achievable gain over uniform on test "
-            f"{stats.fmt_interval(g.mean, g.low, g.high)} nats (n={g.n}). Shares are mean gain over mean "
-            "achievable gain (1 = as good as the best of the grid, 0 = uniform, below 0 = worse than uniform).")
+    if best == BASELINE:
+        note = (f"Best of grid by validation loss: **uniform** itself ({mix}): no fixed mixture of the grid, natural "
+                "included, beats it on validation, so the achievable gain is 0 and no share is defined.")
+    else:
+        note = (f"Best of grid by validation loss: **{best}** ({mix}); achievable gain over uniform on test "
+                f"{stats.fmt_interval(g.mean, g.low, g.high)} nats (n={g.n}). Shares are mean gain over mean "
+                "achievable gain (1 = as good as the best of the grid, 0 = uniform, below 0 = worse than uniform).")
     return header, rows, note
 
 

@@ -111,7 +111,8 @@ def trajectories(df: pd.DataFrame, spec: dict):
     handles, labels = axes[0].get_legend_handles_labels()
     band = f"mean over {seeds} seeds, band: lowest to highest seed" if seeds > 1 else "one seed"
     fig.legend(handles, labels, loc="outside upper center", ncol=min(len(labels), 8),
-               title=f"mixture trajectories on {problem} ({band}), by domain (dotted: α*)")
+               title=f"mixture trajectories on {problem} ({band}), by domain"
+               + (" (dotted: α*)" if any(c.startswith("alpha_star.") and rows[c].notna().any() for c in rows) else ""))
     return fig, []
 
 

@@ -97,6 +97,10 @@ BAD = [
     ({"family": "imbalanced", "seed": -1}, "seed"),
     ("{not json", "spec.json"),
     ([1, 2], "spec"),
+    ({"family": "quadratic", "params": {"m": "3"}}, "params.m"),
+    ({"family": "quadratic", "params": {"m": 2.5}}, "params.m"),
+    ({"family": "quadratic", "params": {"beta": [0.5, float("nan"), 0.2]}}, "params.beta"),
+    ({"family": "quadratic", "params": {"pert": "big"}}, "params.pert"),
 ]
 
 
@@ -116,6 +120,14 @@ def test_bad_method_options_exit_2(tmp_path, capsys, args, field):
     rc, out, err = _run(tmp_path, {"family": "budget_repetition", "delta": 1.0, "s": 0.05, "kappa": 0.1}, *args,
                         capsys=capsys)
     assert rc == 2 and out == "" and len(err.strip().splitlines()) == 1 and field in err
+
+
+def test_a_spec_that_is_not_utf8_exits_2(capsys, tmp_path):
+    path = tmp_path / "bin.json"
+    path.write_bytes(b"\xff\xfe{\x00")
+    assert main(["theory", "optimum", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "not UTF-8" in err and err.count("\n") == 1
 
 
 def test_missing_file_exits_2(capsys, tmp_path):

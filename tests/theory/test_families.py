@@ -8,7 +8,7 @@ import pytest
 
 from bench.problems import PROBLEMS, print_listing
 from tandem_ref.problem import Problem
-from tandem_ref.registry import get_method, method_names
+from tandem_ref.registry import default_method_names, get_method
 from theory import exact, scores
 from theory.families import FAMILIES, from_spec, make
 
@@ -39,7 +39,7 @@ OFFLINE = {"regmix": ("quadratic", "budget_repetition"), "random-search": ("quad
 def test_every_method_runs_unchanged(family):
     p = make(family, 0, **SMALL.get(family, {}))
     opt = exact.optimum(p)
-    for name in method_names():
+    for name in default_method_names():
         if (name == "natural" and p.sizes is None) or family not in OFFLINE.get(name, (family,)):
             continue
         out = get_method(name).run(p, 40, 0).output

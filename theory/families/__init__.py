@@ -9,6 +9,9 @@ losses and signals).
 from __future__ import annotations
 
 import inspect
+import math
+
+import numpy as np
 
 from tandem_ref.errors import BadInput, unknown
 
@@ -61,12 +64,35 @@ def make(family: str, seed: int = 0, **params):
             raise BadInput(f"params.{k}: unknown parameter of family {family!r} (known: {', '.join(allowed)})")
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise BadInput(f"seed: expected a non-negative integer, got {seed!r}")
+    sig = inspect.signature(fn).parameters
+    for k, v in params.items():
+        _check_param(f"params.{k}", v, sig[k].default)
     try:
         return fn(seed=seed, **params)
     except (TypeError, ValueError) as e:
         if isinstance(e, BadInput):
             raise
         raise BadInput(f"params: family {family!r}: {e}") from None
+
+
+def _check_param(name: str, value, default) -> None:
+    """A family parameter of the type its default has: an integer where the default is one (3, not
+    "3" or 2.5), a finite number where it is a float, finite numbers in a list; BadInput naming it."""
+    def finite(x):
+        return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
+
+    if isinstance(default, bool) or value is None:
+        return
+    if isinstance(default, int):
+        if isinstance(value, bool) or not (isinstance(value, int) or (isinstance(value, float) and value.is_integer())):
+            raise BadInput(f"{name}: expected an integer, got {value!r}")
+    elif isinstance(value, (int, float, str, bool)):
+        if isinstance(default, float) and not finite(value):
+            raise BadInput(f"{name}: expected a finite number, got {value!r}")
+    if isinstance(value, (list, tuple)):  # a vector parameter (beta, per-domain s): finite numbers
+        flat = list(np.ravel(np.asarray(value, dtype=object)))
+        if not any(isinstance(x, str) for x in flat) and not all(finite(x) for x in flat):  # names pass
+            raise BadInput(f"{name}: expected finite numbers, got {value!r}")
 
 
 def from_spec(spec: dict):
