@@ -156,6 +156,8 @@ def _superiority_row(ident, text, setting, col, d, scale, paper, smoke) -> list[
     p = stats.paired(d)
     verdict = stats.superiority(p)
     places = stats.decimals_for((p.high - p.low) / 2) if p.n > 1 else 3
+    while places < 4 and p.n > 1 and any(b != 0 and round(b, places) == 0 for b in (p.low, p.high)):
+        places += 1  # a bound that decides the verdict is never printed as 0
     measured = stats.fmt_interval(p.mean, p.low, p.high, places) + f" (n={p.n}, {_rel(p, scale)})"
     if verdict == "inconclusive" and p.n > 1:
         mde_rel = p.mde / scale if scale else math.nan
