@@ -191,4 +191,5 @@ def read_table(suite_dir: Path) -> pd.DataFrame:
     try:
         return pd.read_parquet(path)
     except Exception as e:  # truncated or not a parquet file at all
-        raise BadInput(f"results table {path}: unreadable ({type(e).__name__}); rerun the suite to rebuild it") from None
+        raise BadInput(f"results table {path}: unreadable ({type(e).__name__}); rerun the suite to rebuild "
+                       "it") from None

@@ -212,7 +212,8 @@ def _compute_in_worker(key: str, cell: dict, config: dict, cells_dir: str) -> tu
 def write_manifest(suite_dir: Path, suite: Suite, profile: str, planned: list[Planned]) -> None:
     results.write_json(suite_dir / "manifest.json", {
         "suite": suite.name, "profile": profile, "description": suite.description,
-        "studies": [{k: v for k, v in study_for_profile(s, profile).items() if k in ("name", "title", "figure", "notes")}
+        "studies": [{k: v for k, v in study_for_profile(s, profile).items()
+                     if k in ("name", "title", "figure", "notes")}
                     for s in suite.studies if profile in s.get("profiles", PROFILES)],
         "report": suite.report,
         "cells": [{"key": p.key, "labels": p.cell.labels, "cell": p.cell.as_dict()} for p in planned]})

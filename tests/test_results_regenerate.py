@@ -46,4 +46,5 @@ def test_committed_tables_are_what_report_regenerates(regenerated, table):
 def test_readme_blocks_are_what_report_regenerates(regenerated):
     new, old = (regenerated / "README.md").read_text(), (ROOT / "README.md").read_text()
     for start, end in ((DIGEST_START, DIGEST_END), (LM_START, LM_END)):
-        assert _block(new, start, end) == _block(old, start, end), "run: tandem-bench report --out results --readme README.md"
+        assert _block(new, start, end) == _block(old, start, end), \
+            "run: tandem-bench report --out results --readme README.md"

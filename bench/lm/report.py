@@ -112,7 +112,8 @@ def _ci(values) -> str:
     return stats.fmt_interval(*stats.t_interval(values)[:3])
 
 
-def perplexity_table(table: pd.DataFrame, target: str | None = None, suite: str = "") -> tuple[list[str], list[list[str]]]:
+def perplexity_table(table: pd.DataFrame, target: str | None = None,
+                     suite: str = "") -> tuple[list[str], list[list[str]]]:
     """One row per (problem, method) of the reported studies: per-domain ppl means, average ppl
     [CI], accuracy [CI] where the tasks are supervised, paired Delta loss vs uniform [CI], mixer
     FLOPs, seconds."""
@@ -173,7 +174,8 @@ def _margin(manifest: dict) -> float:
     return float((manifest or {}).get("report", {}).get("margin", 0.01))
 
 
-def claim_rows(name: str, table: pd.DataFrame, target: str | None = None, manifest: dict | None = None) -> list[list[str]]:
+def claim_rows(name: str, table: pd.DataFrame, target: str | None = None,
+               manifest: dict | None = None) -> list[list[str]]:
     """The verdict rows of one LM suite (see the module docstring)."""
     suite = base_name(name)
     if suite not in _CLAIMS:
@@ -313,7 +315,8 @@ def regime_table(suite: str, table: pd.DataFrame):
     extra = [c[5:] for c in fin.columns if c.startswith("loss.") and c[5:] not in doms and fin[c].notna().any()]
     for d in extra:  # a fine-tuning target outside the mixture: its loss after pre-training and fine-tuning
         rows.append([f"{d} (target)", "–"] + ["–"] * len(learned)
-                    + ["–", f"{u[f'loss.{d}'].mean():.3f}", "–", f"{u[f'se.{d}'].mean():.3f}" if f"se.{d}" in u else "–"])
+                    + ["–", f"{u[f'loss.{d}'].mean():.3f}", "–",
+                       f"{u[f'se.{d}'].mean():.3f}" if f"se.{d}" in u else "–"])
     return header, rows
 
 
@@ -395,14 +398,16 @@ def paper_rows(data) -> list[list[str]]:
         if not (fin["method"] == "tandem").any():
             continue
         col = loss_column(suite, sd.table)
-        seeds = sorted(set(fin.loc[fin["method"] == "tandem", "seed"]) & set(fin.loc[fin["method"] == BASELINE, "seed"]))
+        seeds = sorted(set(fin.loc[fin["method"] == "tandem", "seed"])
+                       & set(fin.loc[fin["method"] == BASELINE, "seed"]))
         rel = (_values(fin, col, "tandem", seeds) / _values(fin, col, BASELINE, seeds) - 1) * 100
         m, lo, hi, n = stats.t_interval(rel)
         p = stats.paired(paired(fin, col, "tandem"))
         verdict = stats.superiority(p)
         paper = PAPER.get(suite)
         rows.append([suite, PAPER_TEXT.get(suite, ""), "–" if paper is None else f"{100 * paper:+.1f}%",
-                     stats.fmt_interval(m, lo, hi) + "%", f"{100 * p.mde / fin.loc[fin['method'] == BASELINE, col].mean():.2f}%",
+                     stats.fmt_interval(m, lo, hi) + "%",
+                     f"{100 * p.mde / fin.loc[fin['method'] == BASELINE, col].mean():.2f}%",
                      "TANDEM better" if verdict == "holds" else "TANDEM worse" if verdict == "contradicted"
                      else "no difference resolved"])
     return rows

@@ -42,6 +42,7 @@ def build(out) -> Path:
         write_atomic(tdir / "claims_digest.md", digest.encode())  # the README's claims table
     paper = lm_report.paper_rows(data)
     if paper:  # the README's LM table: the paper side by side
-        text = tables.markdown(lm_report.PAPER_HEADER, paper) + "".join(f"\n{x}\n" for x in lm_report.mixture_shape(data))
+        text = tables.markdown(lm_report.PAPER_HEADER, paper)
+        text += "".join(f"\n{x}\n" for x in lm_report.mixture_shape(data))
         write_atomic(tdir / "lm_paper.md", text.encode())
     return markdown.write(out, data, figs, summaries, claims)

@@ -6,11 +6,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
-from scipy import stats
 
 from .. import results
+from ..lm.stats import t_interval
 
 
 @dataclass
@@ -68,16 +67,7 @@ def logged_rows(df: pd.DataFrame) -> pd.DataFrame:
 
 def mean_ci(values, level: float = 0.95) -> tuple[float, float, float, int]:
     """Mean and Student-t interval over seeds (NaNs dropped): (mean, low, high, n)."""
-    v = np.asarray(values, dtype=np.float64)
-    v = v[np.isfinite(v)]
-    n = len(v)
-    if n == 0:
-        return np.nan, np.nan, np.nan, 0
-    m = float(v.mean())
-    if n == 1:
-        return m, np.nan, np.nan, 1
-    half = float(stats.t.ppf(0.5 + level / 2, n - 1) * v.std(ddof=1) / np.sqrt(n))
-    return m, m - half, m + half, n
+    return t_interval(values, level)
 
 
 def domains_of(df: pd.DataFrame, prefix: str = "alpha.") -> list[str]:

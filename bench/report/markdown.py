@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from bench.lm import report as lm_report  # noqa: E402  (LM sections: regime, tuning, optimum, the paper)
 from tandem_ref.errors import BadInput
 
 from ..results import write_atomic
 from .data import SuiteData
 from .figures import Figure
 from .tables import CLAIM_COLUMNS, markdown
-
-from bench.lm import report as lm_report  # noqa: E402  (LM sections: regime, tuning, optimum, the paper)
 
 MAX_LISTED = 8  # missing or failed cells listed by name; the rest are counted
 

@@ -285,7 +285,7 @@ def _seeds(value, where) -> list[int]:
 
 
 def _run_cells(suite: Suite, study: dict, where: str, extra=()) -> list[Cell]:
-    from tandem_ref.registry import default_method_names, method_names
+    from tandem_ref.registry import default_method_names
 
     from ..problems import family_names
 

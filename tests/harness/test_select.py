@@ -1,7 +1,6 @@
 """Studies that select from another study's stored results: tuned step sizes and a grid's best
 points (bench/selection.py), planned once their source is stored, chosen on the named column."""
 
-import textwrap
 
 import numpy as np
 import pytest
@@ -78,7 +77,8 @@ def test_selecting_study_waits_for_its_source_then_runs_the_chosen_configuration
     ('{study = "tune", how = 1}', "'select' entries are tables"),
 ])
 def test_bad_select_is_refused_naming_the_key(tmp_path, select, message):
-    text = SUITE.replace('select = [{study = "tune", by = "regret", as = "tandem"}, {study = "grid", by = "regret", top = 2}]',
+    text = SUITE.replace('select = [{study = "tune", by = "regret", as = "tandem"}, '
+                         '{study = "grid", by = "regret", top = 2}]',
                          f"select = [{select}]")
     with pytest.raises(BadInput, match=message.replace("(", r"\(")):
         load(str(write_suite(tmp_path, "bad", text=text)))

@@ -95,7 +95,8 @@ def test_aioli_diagonal_applies_only_with_smoothed_one_hots(family_a):
     """Aioli's code puts both the solve and --aioli_diagonal under `if one_hot_factor != 1`: with pure
     one-hots (f = 1) A is G itself, so diagonal=True changes nothing; with f < 1 it does."""
     kw = {"update_steps": 24, "lp_rounds": 1, "lp_steps": 2, "target": "domains"}
-    same = [get_method("aioli", one_hot_factor=1.0, diagonal=d, **kw).run(family_a, 96, 0).output for d in (False, True)]
+    same = [get_method("aioli", one_hot_factor=1.0, diagonal=d, **kw).run(family_a, 96, 0).output
+            for d in (False, True)]
     assert np.array_equal(same[0], same[1])
     differ = [get_method("aioli", one_hot_factor=0.625, diagonal=d, **kw).run(family_a, 96, 0).output
               for d in (False, True)]
