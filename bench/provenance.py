@@ -60,19 +60,18 @@ def _cpu_isa() -> str:
     return "+".join(f for f in ("avx2", "avx512f", "avx512_bf16", "amx_bf16", "amx_tile") if f in flags) or "unknown"
 
 
-def kernel_path() -> dict:
+def kernel_path(uses_torch: bool = False) -> dict:
     """The CPU's math-kernel path, which decides the low bits of every float result: the
     instruction-set flags the CPU offers, the kernel torch dispatches to (ATEN_CPU_CAPABILITY can
-    lower it), and the BLAS core type (OPENBLAS_CORETYPE, set on some of these machines). Two
-    machines that differ here give results that differ in the low bits; the verdicts must not."""
-    torch_cap = "not loaded"
-    import sys
+    lower it; recorded for cells that run torch, so the record does not depend on whether some
+    earlier cell in the same process imported it), and the BLAS core type (OPENBLAS_CORETYPE, set
+    on some of these machines). Two machines that differ here give results that differ in the low
+    bits; the verdicts must not."""
+    torch_cap = ""
+    if uses_torch:
+        import torch
 
-    if "torch" in sys.modules:  # only when the run already imported it (importing costs a second)
-        try:
-            torch_cap = sys.modules["torch"].backends.cpu.get_cpu_capability()
-        except Exception:
-            torch_cap = "unknown"
+        torch_cap = str(torch.backends.cpu.get_cpu_capability())
     return {"cpu_isa": _cpu_isa(), "torch_cpu_capability": torch_cap,
             "aten_cpu_capability_env": os.environ.get("ATEN_CPU_CAPABILITY", ""),
             "openblas_coretype": os.environ.get("OPENBLAS_CORETYPE", ""),
@@ -81,4 +80,4 @@ def kernel_path() -> dict:
 
 def provenance(problem=None) -> dict:
     device = str(getattr(problem, "device", "cpu")) if problem is not None else "cpu"
-    return {**_static(), **kernel_path(), "device": device}
+    return {**_static(), **kernel_path(uses_torch=hasattr(problem, "trainer")), "device": device}
