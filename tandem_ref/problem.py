@@ -99,6 +99,16 @@ class Problem(Protocol):
     def fingerprint(self) -> str: ...
 
 
+def current_lr(problem, state, base: float | None = None) -> float:
+    """The step size the next training step of ``state`` takes with base rate ``base`` (None: the
+    problem's ``lr``). A problem that schedules its rate (the LM's warm-up and decay) says so through
+    ``lr_at(state, base)``; for the others the rate is constant. DoGE's code scales its weights by
+    this scheduled rate (``lr_scheduler.get_last_lr()``, research/peer_rules.md section 2)."""
+    if hasattr(problem, "lr_at"):
+        return float(problem.lr_at(state, base))
+    return float(problem.lr if base is None else base)
+
+
 def fingerprint_of(obj) -> str:
     """A short stable hash of JSON-able data and numpy arrays (domain order matters)."""
     h = hashlib.sha256()

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .problem import current_lr
+
 
 class Signal:
     uses_reference: bool = True
@@ -44,13 +46,15 @@ class GradAlignment(Signal):
     """DoGE's generalisation estimate, as its code computes it (research/peer_rules.md section 2):
 
     each gradient norm-clipped to ``max_grad_norm``; S_i = <g_i, g_val>;
-    W_i = lr S_i / (mean_l ||g_l|| + 1e-6) if ``normalize``; W clipped to [lr dw_min, lr dw_max].
-    ``max_grad_norm``/``dw_min``/``dw_max`` = None switch each part off (the paper's plain rule)."""
+    W_i = eta_t S_i / (mean_l ||g_l|| + 1e-6) if ``normalize``; W clipped to [eta_t dw_min, eta_t dw_max].
+    ``max_grad_norm``/``dw_min``/``dw_max`` = None switch each part off (the paper's plain rule).
+    eta_t is the proxy's *scheduled* rate at this step from base ``lr`` (None: the problem's), as
+    DoGE's code reads ``lr_scheduler.get_last_lr()``: during a warm-up it is the warmed-up rate."""
 
     uses_reference = False
 
-    def __init__(self, lr: float, normalize=True, dw_min=0.0, dw_max=5.0, max_grad_norm=5.0):
-        self.lr, self.normalize = float(lr), bool(normalize)
+    def __init__(self, lr: float | None = None, normalize=True, dw_min=0.0, dw_max=5.0, max_grad_norm=5.0):
+        self.lr, self.normalize = (None if lr is None else float(lr)), bool(normalize)
         self.dw_min, self.dw_max, self.max_grad_norm = dw_min, dw_max, max_grad_norm
 
     def __call__(self, ctx):
@@ -60,9 +64,10 @@ class GradAlignment(Signal):
             ci = np.minimum(1.0, self.max_grad_norm / np.maximum(norms, 1e-300))
             cv = min(1.0, self.max_grad_norm / max(vnorm, 1e-300))
             align, norms = align * ci * cv, norms * ci
-        w = self.lr * align
+        eta = current_lr(ctx.problem, ctx.proxy, self.lr)
+        w = eta * align
         if self.normalize:
             w = w / (norms.mean() + 1e-6)
-        lo = -np.inf if self.dw_min is None else self.lr * self.dw_min
-        hi = np.inf if self.dw_max is None else self.lr * self.dw_max
+        lo = -np.inf if self.dw_min is None else eta * self.dw_min
+        hi = np.inf if self.dw_max is None else eta * self.dw_max
         return np.clip(w, lo, hi), {"alignment": align}

@@ -17,7 +17,13 @@ The alpha-mixture (``mixing``):
   "sample": each step's domain counts are drawn Multinomial(B, alpha) (keyed by seed and step)
       and the loss is the plain token mean: how a model is trained on a learned mixture (the
       paper's Stage Two, Fig. 1a), and how a domain's repetitions follow its weight when data
-      are restricted. ``target_run`` uses it.
+      are restricted.
+  "systematic": the same expectation without the multinomial noise: the domain of each batch
+      slot follows a golden-ratio Weyl sequence (``systematic_counts``), so every prefix of the
+      run holds each domain's share to within O(log n) sequences and two mixtures with one seed
+      read the same slots wherever their weights agree. ``target_run`` uses it by default
+      (``stage_two_sampling``): paired comparisons of mixtures then see the mixture, not the
+      draws.
 
 Signals are taken on an evaluation batch of ``eval_batch`` training sequences per domain drawn
 from (seed, step): the twin gap and DoReMi's excess loss (clipped per token, as DoReMi's code
@@ -46,6 +52,27 @@ from .tokens import Stream, TokenData, tokenize
 from .trainer import LMState, TrainConfig, Trainer, flat
 
 _TAG_SAMPLE, _TAG_VAL, _TAG_EVAL = 1, 2, 3  # independent streams of the per-step draws
+MIXINGS = ("reweight", "sample", "systematic")
+_GOLDEN = (math.sqrt(5.0) - 1.0) / 2.0
+
+
+def systematic_counts(alpha: np.ndarray, seed: int, step: int, batch: int) -> np.ndarray:
+    """Sequences per domain at one step under Weyl-sequence (golden-ratio) systematic sampling.
+
+    Slot s of the run (step * batch + j) goes to the domain whose interval of the cumulative
+    mixture holds u_s = frac(theta + s * phi), phi the golden ratio's fraction and theta a
+    phase drawn from the seed. The u_s are equidistributed with discrepancy O(log n / n) (the
+    golden ratio is the badly approximable number), so after any n slots every domain has
+    n * alpha_i sequences to within O(log n), where multinomial draws deviate by O(sqrt(n)).
+    The slots are the same for every mixture with one seed, so two mixtures differ only where
+    their interval boundaries differ (common random numbers for paired comparisons), and the
+    counts are a function of (mixture, seed, step): resumable and order-free."""
+    theta = np.random.default_rng([seed, _TAG_SAMPLE]).random()
+    s = np.arange(step * batch, (step + 1) * batch, dtype=np.float64)
+    u = np.mod(theta + s * _GOLDEN, 1.0)
+    edges = np.cumsum(alpha)
+    edges[-1] = np.inf  # rounding of the cumulative sum never drops a slot
+    return np.bincount(np.searchsorted(edges, u, side="right"), minlength=len(alpha))
 
 
 def name_key(name: str) -> int:
@@ -64,8 +91,8 @@ class LMProblem:
         for d in self.domains:
             if d not in data.domains:
                 raise BadInput(f"domains: {d!r} is not in the data (domains: {', '.join(data.domains)})")
-        if mixing not in ("reweight", "sample"):
-            raise BadInput(f"mixing: expected 'reweight' or 'sample', got {mixing!r}")
+        if mixing not in MIXINGS:
+            raise BadInput(f"mixing: expected one of {', '.join(MIXINGS)}, got {mixing!r}")
         if batch_size < 1 or eval_batch < 1:
             raise BadInput("batch_size and eval_batch must be positive")
         self.mixing, self.batch_size, self.eval_batch = mixing, int(batch_size), int(eval_batch)
@@ -151,11 +178,14 @@ class LMProblem:
         m, B = len(self.domains), self.batch_size
         order = self._canon
         counts = np.zeros(m, dtype=np.int64)
-        if self.mixing == "sample":
+        if self.mixing in ("sample", "systematic"):
             if not alpha.sum() > 0:  # a pure validation step (DoGE's look-ahead): no training rows
                 return counts
             a = alpha[order]
-            counts[order] = np.random.default_rng([state.seed, state.step, _TAG_SAMPLE]).multinomial(B, a / a.sum())
+            if self.mixing == "systematic":
+                counts[order] = systematic_counts(a / a.sum(), state.seed, state.step, B)
+            else:
+                counts[order] = np.random.default_rng([state.seed, state.step, _TAG_SAMPLE]).multinomial(B, a / a.sum())
             return counts
         # stratified: B // m each, the remainder to domains in a rotation that depends on the step
         extra = np.zeros(m, dtype=np.int64)
@@ -201,6 +231,10 @@ class LMProblem:
         return rows, wts
 
     # --- training -------------------------------------------------------------------------
+    def lr_at(self, state: LMState, base: float | None = None) -> float:
+        """The rate the next step of ``state`` takes (warm-up, then constant or cosine decay)."""
+        return self.trainer.train.lr_at(state.step, base)
+
     def step(self, state: LMState, alpha, n: int = 1, *, val_weight: float = 0.0, lr: float | None = None,
              rng=None) -> LMState:
         """n AdamW steps on sum_i alpha_i L_i + val_weight L_val (a new state; the input is kept)."""
@@ -353,7 +387,7 @@ class LMProblem:
         t0 = time.perf_counter()
         saved_cost = self.cost.as_dict()
         target = LMProblem(self.data, domains=self.domains, model=self.trainer.config, batch_size=self.batch_size,
-                           mixing="sample", eval_batch=self.eval_batch, val_weights=dict(zip(self.val_domains,
+                           mixing=self.stage_two_mixing, eval_batch=self.eval_batch, val_weights=dict(zip(self.val_domains,
                                                                                              self.val_weights)),
                            train=_with(self.trainer.train, decay_steps=steps), dist=self.dist,
                            eval_seqs=self.eval_seqs)
@@ -369,7 +403,7 @@ class LMProblem:
         if finetune is not None:
             dom, k = finetune
             ft = LMProblem(self.data, domains=[dom], model=self.trainer.config, batch_size=self.batch_size,
-                           mixing="sample", val_weights=dom, train=_with(self.trainer.train, decay_steps=k, warmup=0),
+                           mixing=self.stage_two_mixing, val_weights=dom, train=_with(self.trainer.train, decay_steps=k, warmup=0),
                            dist=self.dist, eval_seqs=self.eval_seqs)
             ft_state = ft.init_state(seed)
             ft_state.params = state.params  # fresh optimizer, pre-trained weights
@@ -384,6 +418,7 @@ class LMProblem:
         return out
 
     seed, stage_two_steps, finetune_steps, finetune_domain, curve_every = 0, 0, 0, None, 0  # set by ``make``
+    stage_two_mixing = "systematic"  # how the target run draws domains: "systematic" or "sample"
 
     def stage_two(self, alpha) -> dict:
         """The target run of this setting (``make``'s stage_two_steps, finetune_steps, finetune_domain)."""
@@ -432,13 +467,17 @@ def make(data: TokenData, seed: int = 0, *, domains=None, model="small", batch_s
          val_batch: int | None = None, val_weights=None, device: str = "cpu", dtype: str = "float32",
          compile=False, dist: Dist = LOCAL, eval_seqs: int = 32, threads: int | None = None,
          stage_two_steps: int = 0, finetune_steps: int = 0, finetune_domain: str | None = None,
-         curve_every: int = 0) -> LMProblem:
+         curve_every: int = 0, stage_two_sampling: str = "systematic") -> LMProblem:
     """An LMProblem on tokenized data. ``stage_two_steps`` (and ``finetune_steps`` on
     ``finetune_domain``, by default the single validation domain: the multi-stage setting; a
     stage-unaware mixer keeps the default validation objective and names the target here)
     configure ``LMProblem.stage_two``, the target run the "lm-target" scorer reports. The seed is
     not used to build the problem (data and splits are seed-free); it is kept as the seed of the
-    Stage-Two run, pairing it across methods."""
+    Stage-Two run, pairing it across methods. ``stage_two_sampling``: how the target run draws each
+    batch's domains from the mixture ("systematic": a Weyl sequence, no multinomial noise;
+    "sample": Multinomial draws)."""
+    if stage_two_sampling not in ("systematic", "sample"):
+        raise BadInput(f"stage_two_sampling: expected 'systematic' or 'sample', got {stage_two_sampling!r}")
     if threads is not None:
         torch.set_num_threads(int(threads))
     p = LMProblem(data, domains=domains, model=model, batch_size=batch_size, mixing=mixing, eval_batch=eval_batch,
@@ -446,7 +485,7 @@ def make(data: TokenData, seed: int = 0, *, domains=None, model="small", batch_s
                   train=TrainConfig(lr=lr, warmup=warmup, device=device, dtype=dtype, compile=compile),
                   dist=dist, eval_seqs=eval_seqs)
     p.seed, p.stage_two_steps, p.finetune_steps = int(seed), int(stage_two_steps), int(finetune_steps)
-    p.curve_every = int(curve_every)
+    p.curve_every, p.stage_two_mixing = int(curve_every), stage_two_sampling
     if finetune_steps and finetune_domain is None:
         if len(p.val_domains) != 1:
             raise BadInput("finetune_steps: the multi-stage setting fine-tunes on one domain; give val_weights = NAME "

@@ -133,19 +133,21 @@ def sft_problem(seed: int = 0, *, seq_len: int = 64, tasks=TASKS, max_examples: 
     p = make(sft_data(seq_len, tuple(tasks), max_examples), seed, **settings)
     if pretrain_steps:
         c, t = p.trainer.config, p.trainer.train
-        key = (int(pretrain_steps), c.n_layer, c.n_head, c.d_model, seq_len, p.batch_size, t.lr, t.device, t.dtype)
+        key = (int(pretrain_steps), c.n_layer, c.n_head, c.d_model, seq_len, p.batch_size, t.lr, t.warmup, t.device,
+               t.dtype)
         p.base = lambda s: _pretrained(s, *key)
         p.base_id = f"python-corpus/{pretrain_steps}"
     return p
 
 
 @lru_cache(maxsize=4)
-def _pretrained(seed, steps, n_layer, n_head, d_model, seq_len, batch_size, lr, device, dtype):
-    """Parameters of a model pre-trained ``steps`` steps on the embedded corpus (uniform mixture)."""
+def _pretrained(seed, steps, n_layer, n_head, d_model, seq_len, batch_size, lr, warmup, device, dtype):
+    """Parameters of a model pre-trained ``steps`` steps on the embedded corpus (uniform mixture),
+    with the setting's learning rate and warm-up."""
     from .model import GPTConfig
     from .problem import lm_problem
 
     p = lm_problem(seed, model=GPTConfig(n_layer, n_head, d_model, seq_len), seq_len=seq_len,
-                   batch_size=batch_size, lr=lr, device=device, dtype=dtype)
+                   batch_size=batch_size, lr=lr, warmup=warmup, device=device, dtype=dtype)
     m = len(p.domains)
     return p.step(p.init_state(seed), np.full(m, 1.0 / m), steps).params

@@ -6,7 +6,9 @@ Olivia-fsm/DoGE, DoGETrainer.update_domain_weights (research/peer_rules.md secti
   alpha = softmax(log alpha + W / mu), then (1 - eps) alpha + eps/k                   [Mirror, eta = 1/mu]
   proxy : one step on sum_i alpha_i g_i with the new weights (E = 1)
   returned: the average of alpha_1..alpha_T (alpha_0 not included)
-eta_t is the proxy's learning rate. Defaults are config/doge.json's: mu = 0.01, dw_max = 5,
+eta_t is the proxy's learning rate *as scheduled at step t* (its code reads
+``lr_scheduler.get_last_lr()``; ``tandem_ref.problem.current_lr``): during the LM's warm-up the
+first steps use the warmed-up rate, not the base rate. Defaults are config/doge.json's: mu = 0.01, dw_max = 5,
 max_grad_norm = 5, eps = 0. ``dw_min=None, dw_max=None, max_grad_norm=None, normalize=False``
 give the paper's plain rule W_i = eta_t <g_i, g_val>.
 
@@ -26,6 +28,7 @@ from .base import OnlineMethod
 class DoGE(OnlineMethod):
     name = "doge"
     summary = "gradient alignment with the validation gradient, multiplicative step, averaged weights"
+    version = "2"  # 2: W scaled by the scheduled rate eta_t, not the base rate
     defaults = {"mu": 0.01, "lr": None, "dw_min": 0.0, "dw_max": 5.0, "max_grad_norm": 5.0,
                 "normalize": True, "smoothing": 0.0, "output": "average", "signal": "alignment"}
 
@@ -42,6 +45,6 @@ class DoGE(OnlineMethod):
             schedule, signal = Lookahead(1), TwinGap(gamma=1.0 / lr)
         else:
             schedule = NoReference(1)  # the exact alignment needs no materialised look-ahead reference
-            signal = GradAlignment(lr, p["normalize"], p["dw_min"], p["dw_max"], p["max_grad_norm"])
+            signal = GradAlignment(p["lr"], p["normalize"], p["dw_min"], p["dw_max"], p["max_grad_norm"])
         return LoopSpec(schedule=schedule, signal=signal, update=Mirror(1.0 / p["mu"], p["smoothing"]),
                         proxy_lr=lr, output=p["output"])

@@ -7,7 +7,7 @@ import torch
 from bench.cli import main
 from bench.lm import checkpoint
 from bench.lm.problem import LMProblem, lm_problem
-from tandem_ref import loop
+from tandem_ref import BadInput, loop
 from tandem_ref.problem import Problem
 from tandem_ref.registry import get_method, method_names
 
@@ -194,3 +194,49 @@ def test_mix_is_equivariant_to_the_order_of_the_domains(tmp_path):
     assert moved > 1e-3  # the mixture moved, so the comparison means something
     for d in "abc":
         assert abs(weights[0][d] - weights[1][d]) < 1e-6, (d, weights)
+
+
+def test_systematic_counts_hold_every_share_at_every_prefix():
+    """Weyl-sequence sampling: every step fills the batch; after n slots each domain has n alpha_i
+    sequences to within the golden-ratio rotation's discrepancy bound, far inside the multinomial's
+    sqrt(n alpha (1 - alpha)) (the point of using it: no sampling noise between paired mixtures)."""
+    from bench.lm.problem import systematic_counts
+
+    alpha = np.array([0.5, 0.3, 0.15, 0.04, 0.01])
+    B, steps = 16, 800
+    c = np.array([systematic_counts(alpha, 3, t, B) for t in range(steps)])
+    assert (c.sum(1) == B).all() and (c >= 0).all()
+    cum = c.cumsum(0)
+    n = B * np.arange(1, steps + 1)[:, None]
+    # Three-distance theorem: for phi = golden ratio the discrepancy of n points is below
+    # (log n) / (log golden) / n + 3/n roughly; 4 + log(n) is a safe, theory-shaped bound
+    assert np.abs(cum - n * alpha).max() <= 4 + np.log(B * steps)
+    # a function of (mixture, seed, step): the same counts again, other counts under another seed
+    assert (systematic_counts(alpha, 3, 17, B) == c[17]).all()
+    assert any((systematic_counts(alpha, 4, t, B) != c[t]).any() for t in range(10))
+    # a zero weight is never drawn
+    z = np.array([0.5, 0.5, 0.0])
+    assert all(systematic_counts(z, 0, t, B)[2] == 0 for t in range(50))
+
+
+def test_systematic_slots_are_shared_where_mixtures_agree():
+    """Common random numbers: two mixtures with one seed put a slot in the same domain unless the
+    slot's u falls between their cumulative boundaries, so the fraction of slots that move is the
+    l1 distance between the cumulative mixtures (here 0.05 + 0.05 = 0.1 of the slots)."""
+    from bench.lm.problem import systematic_counts
+
+    a, b = np.array([0.4, 0.3, 0.3]), np.array([0.35, 0.35, 0.3])
+    ca = np.array([systematic_counts(a, 0, t, 16) for t in range(400)])
+    cb = np.array([systematic_counts(b, 0, t, 16) for t in range(400)])
+    assert (ca[:, 2] == cb[:, 2]).mean() == 1.0  # the last interval is the same in both
+    assert abs(np.abs(ca - cb).sum() / 2 / (16 * 400) - 0.05) < 0.01
+
+
+def test_stage_two_is_systematic_by_default_and_sample_on_request(toy_corpus):
+    kw = dict(corpus=toy_corpus, model="micro", seq_len=32, batch_size=6, stage_two_steps=4)
+    p, q = lm_problem(0, **kw), lm_problem(0, stage_two_sampling="sample", **kw)
+    assert p.stage_two_mixing == "systematic" and q.stage_two_mixing == "sample"
+    a = np.array([0.5, 0.3, 0.2])
+    assert p.stage_two(a)["loss"] != q.stage_two(a)["loss"]
+    with pytest.raises(BadInput, match="stage_two_sampling"):
+        lm_problem(0, stage_two_sampling="multinomial", **kw)
