@@ -16,33 +16,17 @@ import json
 import os
 import tempfile
 import warnings
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from tandem_ref.atomic import TMP_PREFIX, write_atomic
 from tandem_ref.errors import BadInput
 
-TMP_PREFIX = ".tmp-"
 # Columns that differ between two runs of the same cells (wall-clock); everything else is identical.
 TIMING_COLUMNS = ("wall_s", "finished")
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write to a temporary file in the same folder, flush to disk, then rename over ``path``: a
-    reader (or a resumed sweep) sees the old file or the whole new one, never a partial one."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=TMP_PREFIX, suffix=path.suffix)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 def write_json(path: Path, obj) -> None:
@@ -65,6 +49,40 @@ def remove_partial(folder: Path) -> int:
             p.unlink(missing_ok=True)
             n += 1
     return n
+
+
+LOCK_NAME = ".lock"
+
+
+@contextmanager
+def writer_lock(folder: Path):
+    """Hold an exclusive lock on a results folder while a sweep writes into it.
+
+    A second ``run`` on the same folder would compute every cell again and, when it starts, delete
+    the first one's in-flight temporaries (``remove_partial``): it refuses instead, naming the
+    holder. ``flock`` is released by the kernel when the holder exits in any way (SIGKILL
+    included), so a killed run never leaves a stale lock; the file itself stays (empty of meaning
+    once unlocked). Where ``fcntl`` does not exist (Windows) there is no lock."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not on the supported platforms' CI
+        yield
+        return
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    fd = os.open(folder / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "?"
+            raise BadInput(f"{folder}: another tandem-bench run (pid {holder}) is writing here; wait for it "
+                           "to finish or give another --out") from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
 
 
 def check_writable(out: Path) -> None:

@@ -226,6 +226,11 @@ def sweep(suite: Suite, profile: str, out: Path, jobs: int = 1, csv: bool = Fals
         raise BadInput(f"--jobs: expected a positive number of processes, got {jobs}")
     results.check_writable(out)
     suite_dir = Path(out) / folder(suite, profile)
+    with results.writer_lock(suite_dir):
+        return _sweep(suite, profile, suite_dir, out, jobs, csv, retry_failed, progress, planned)
+
+
+def _sweep(suite, profile, suite_dir, out, jobs, csv, retry_failed, progress, planned) -> dict:
     cells_dir = suite_dir / "cells"
     cells_dir.mkdir(parents=True, exist_ok=True)
     results.remove_partial(cells_dir)
@@ -269,13 +274,30 @@ def sweep(suite: Suite, profile: str, out: Path, jobs: int = 1, csv: bool = Fals
     return counts
 
 
+def _exit_with_parent(parent: int) -> None:
+    """In each worker: exit when the sweep that started it is gone. A SIGKILLed parent runs no
+    cleanup, and its workers would otherwise finish (and write) cells nobody waits for, or sit on
+    the pool's queue forever. A daemon thread polls the parent pid once a second; the cell in
+    flight is lost (its temporary is removed by the next sweep), every finished cell is kept."""
+    import threading
+
+    def watch():
+        while True:
+            time.sleep(1.0)
+            if os.getppid() != parent:
+                os._exit(3)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
+
+
 def _parallel(todo: list[Planned], cells_dir: Path, jobs: int, bar: Progress) -> None:
     # One BLAS thread per worker: the workers are the parallelism (and small solves are not
     # faster threaded). "spawn" because a forked child of a process that has started threads (torch,
     # BLAS) can deadlock.
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(var, "1")
-    with ProcessPoolExecutor(jobs, mp_context=get_context("spawn")) as pool:
+    with ProcessPoolExecutor(jobs, mp_context=get_context("spawn"), initializer=_exit_with_parent,
+                             initargs=(os.getpid(),)) as pool:
         pending = {pool.submit(_compute_in_worker, p.key, p.cell.as_dict(), p.config, str(cells_dir)) for p in todo}
         while pending:
             done, pending = wait(pending, return_when=FIRST_COMPLETED)

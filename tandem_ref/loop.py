@@ -12,14 +12,14 @@ resumed run is bitwise identical to an uninterrupted one.
 
 from __future__ import annotations
 
+import io
 import json
-import os
-import tempfile
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+from .atomic import write_atomic
 from .errors import BadInput
 from .schedules import LoopContext, ReferenceSchedule
 from .signals import Signal
@@ -187,18 +187,10 @@ def save_state(problem, st: LoopState, path) -> None:
 
 
 def write_npz_atomic(path, arrays: dict) -> None:
-    """np.savez to a temporary file in the target folder, then an atomic rename (no pickle)."""
-    path = os.fspath(path)
-    d = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=d, prefix=".tmp-", suffix=".npz")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    """np.savez into memory, then an atomic write (``tandem_ref.atomic``; no pickle)."""
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    write_atomic(path, buf.getvalue())
 
 
 def load_state(problem, path) -> LoopState:

@@ -29,6 +29,7 @@ def run(args) -> int:
     from bench.lm import checkpoint
     from bench.lm.corpus import embedded_corpus, read_domains
     from bench.lm.problem import lm_problem
+    from bench.results import write_json
     from tandem_ref.registry import get_method
 
     out = Path(args.out)
@@ -86,7 +87,7 @@ def run(args) -> int:
     }
     if args.target_steps:
         result["stage_two"] = problem.target_run(trace.output, args.target_steps, args.seed)
-    checkpoint.write_json_atomic(out, result)
+    write_json(out, result)
     print(f"wrote {out}: " + ", ".join(f"{d} {w:.3f}" for d, w in trace.weights.items()))
     return 0
 

@@ -13,12 +13,12 @@ pickle is ever loaded.
 from __future__ import annotations
 
 import json
-import os
 import sys
-import tempfile
 from pathlib import Path
 
+from bench.results import write_json
 from tandem_ref import loop
+from tandem_ref.atomic import remove_stale
 from tandem_ref.errors import BadInput
 from tandem_ref.methods.base import OnlineMethod
 
@@ -26,19 +26,6 @@ from tandem_ref.methods.base import OnlineMethod
 def _identity(method, problem, budget: int, seed: int) -> dict:
     return {"method": method.name, "params": method.params, "budget": int(budget), "seed": int(seed),
             "problem": problem.fingerprint(), "version": method.version}
-
-
-def write_json_atomic(path, obj) -> None:
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
-    try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(obj, f, indent=1, default=str)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 def run(method, problem, budget: int, seed: int, path=None, every: int = 0, progress: bool = False):
@@ -49,6 +36,9 @@ def run(method, problem, budget: int, seed: int, path=None, every: int = 0, prog
         return method.run(problem, budget, seed), None
     ident = _identity(method, problem, budget, seed)
     side = None if path is None else Path(f"{path}.json")
+    if path is not None:  # what a writer killed mid-save left beside the checkpoint
+        remove_stale(path)
+        remove_stale(side)
     if path is not None and Path(path).exists():
         if not side.exists():
             raise BadInput(f"{path}: a checkpoint without its {side.name}; cannot tell what run it is")
@@ -61,7 +51,7 @@ def run(method, problem, budget: int, seed: int, path=None, every: int = 0, prog
     else:
         st = method.start(problem, budget, seed)
         if path is not None:
-            write_json_atomic(side, ident)
+            write_json(side, ident)
     chunk = every if every > 0 else (max(1, budget // 20) if progress else None)
     while not st.done:
         st = method.advance(problem, st, stop_after=chunk)

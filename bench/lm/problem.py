@@ -40,12 +40,12 @@ import zlib
 import numpy as np
 import torch
 
-from tandem_ref.errors import BadInput
+from tandem_ref.errors import BadInput, require_int
 from tandem_ref.problem import Cost, GradStats, fingerprint_of
 from tandem_ref.simplex import validate_mixture
 
 from .alignment import per_domain_gradients
-from .corpus import Corpus, embedded_corpus
+from .corpus import Corpus, embedded_corpus, read_domains
 from .ddp import LOCAL, Dist
 from .model import config as model_config
 from .tokens import Stream, TokenData, tokenize
@@ -387,8 +387,8 @@ class LMProblem:
         t0 = time.perf_counter()
         saved_cost = self.cost.as_dict()
         target = LMProblem(self.data, domains=self.domains, model=self.trainer.config, batch_size=self.batch_size,
-                           mixing=self.stage_two_mixing, eval_batch=self.eval_batch, val_weights=dict(zip(self.val_domains,
-                                                                                             self.val_weights)),
+                           mixing=self.stage_two_mixing, eval_batch=self.eval_batch,
+                           val_weights=dict(zip(self.val_domains, self.val_weights)),
                            train=_with(self.trainer.train, decay_steps=steps), dist=self.dist,
                            eval_seqs=self.eval_seqs)
         target.base, target.base_id = self.base, self.base_id
@@ -397,14 +397,16 @@ class LMProblem:
         while state.step < steps:
             state = target.step(state, alpha, min(chunk, steps - state.step))
             if curve_every and finetune is None:
-                curve[int(state.step)] = target.evaluate(state, split, domains=self.domains, seqs=curve_seqs)["avg_loss"]
+                curve[int(state.step)] = target.evaluate(state, split, domains=self.domains,
+                                                         seqs=curve_seqs)["avg_loss"]
         train_flops = target.cost.flops
         reps = target.repetitions(state)
         if finetune is not None:
             dom, k = finetune
             ft = LMProblem(self.data, domains=[dom], model=self.trainer.config, batch_size=self.batch_size,
-                           mixing=self.stage_two_mixing, val_weights=dom, train=_with(self.trainer.train, decay_steps=k, warmup=0),
-                           dist=self.dist, eval_seqs=self.eval_seqs)
+                           mixing=self.stage_two_mixing, val_weights=dom,
+                           train=_with(self.trainer.train, decay_steps=k, warmup=0), dist=self.dist,
+                           eval_seqs=self.eval_seqs)
             ft_state = ft.init_state(seed)
             ft_state.params = state.params  # fresh optimizer, pre-trained weights
             state = ft.step(ft_state, [1.0], k)
@@ -445,6 +447,11 @@ def lm_problem(seed: int = 0, *, corpus: Corpus | None = None, domains=None, seq
     per domain (data-restricted);
     ``val_weights``: the validation objective (a domain name: a fine-tuning target, which may lie
     outside the mixture). Other settings: see ``make``."""
+    require_int("problem 'lm': seq_len", seq_len, 2)
+    if isinstance(corpus, (str, list, tuple)):  # a suite's corpus = "PATH" or ["NAME=PATH", ...] (as `mix`)
+        corpus = read_domains([corpus] if isinstance(corpus, str) else list(corpus))
+    elif corpus is not None and not isinstance(corpus, Corpus):
+        raise BadInput(f"problem 'lm': corpus must be a path or a list of [NAME=]PATH, got {corpus!r}")
     corpus = embedded_corpus() if corpus is None else corpus
     if isinstance(domains, int):
         domains = corpus.names[:domains]
@@ -478,8 +485,13 @@ def make(data: TokenData, seed: int = 0, *, domains=None, model="small", batch_s
     "sample": Multinomial draws)."""
     if stage_two_sampling not in ("systematic", "sample"):
         raise BadInput(f"stage_two_sampling: expected 'systematic' or 'sample', got {stage_two_sampling!r}")
+    for name, value, minimum in (("batch_size", batch_size, 1), ("eval_batch", eval_batch, 1),
+                                 ("eval_seqs", eval_seqs, 1), ("warmup", warmup, 0),
+                                 ("stage_two_steps", stage_two_steps, 0), ("finetune_steps", finetune_steps, 0),
+                                 ("curve_every", curve_every, 0)):
+        require_int(f"problem 'lm': {name}", value, minimum)
     if threads is not None:
-        torch.set_num_threads(int(threads))
+        torch.set_num_threads(require_int("problem 'lm': threads", threads, 1))
     p = LMProblem(data, domains=domains, model=model, batch_size=batch_size, mixing=mixing, eval_batch=eval_batch,
                   val_batch=val_batch, val_weights=val_weights,
                   train=TrainConfig(lr=lr, warmup=warmup, device=device, dtype=dtype, compile=compile),

@@ -23,7 +23,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from tandem_ref.errors import BadInput
+from tandem_ref.errors import BadInput, require_int
 
 from .corpus import _stdlib_sources, licence_documents
 from .tokens import END, SPLITS, Split, TokenData
@@ -130,6 +130,8 @@ def sft_problem(seed: int = 0, *, seq_len: int = 64, tasks=TASKS, max_examples: 
     the paper fine-tunes a pre-trained model; the pre-training is not charged to the mixers."""
     from .problem import make
 
+    require_int("problem 'lm-sft': seq_len", seq_len, 2)
+    require_int("problem 'lm-sft': pretrain_steps", pretrain_steps, 0)
     p = make(sft_data(seq_len, tuple(tasks), max_examples), seed, **settings)
     if pretrain_steps:
         c, t = p.trainer.config, p.trainer.train

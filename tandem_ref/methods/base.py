@@ -6,6 +6,7 @@ A method file reads like its paper's algorithm box: it picks a schedule, a signa
 
 from __future__ import annotations
 
+import numbers
 from typing import ClassVar
 
 import numpy as np
@@ -27,8 +28,27 @@ class Method:
             if k not in self.defaults:
                 known = ", ".join(sorted(self.defaults)) or "none"
                 raise BadInput(f"method {self.name!r}: unknown parameter {k!r} (known: {known})")
+        for k, v in params.items():
+            self._typed(k, v, self.defaults[k])
         self.params = {**self.defaults, **params}
         self.check()
+
+    def _typed(self, name, value, default) -> None:
+        """A parameter given has its default's type (a suite's ``probe = "4"`` is refused here,
+        naming it, instead of failing inside the run); defaults of None accept any value, which
+        ``check`` validates."""
+        if isinstance(default, bool):
+            ok, kind = isinstance(value, (bool, np.bool_)), "true or false"
+        elif isinstance(default, numbers.Integral):
+            ok, kind = isinstance(value, numbers.Integral) and not isinstance(value, bool), "an integer"
+        elif isinstance(default, numbers.Real):
+            ok, kind = isinstance(value, numbers.Real) and not isinstance(value, bool), "a number"
+        elif isinstance(default, str):
+            ok, kind = isinstance(value, str), "a string"
+        else:
+            return
+        if not ok:
+            raise BadInput(f"method {self.name!r}: parameter {name!r} must be {kind}, got {value!r}")
 
     def check(self) -> None:
         """Validate parameters (raise BadInput naming the parameter)."""

@@ -11,6 +11,20 @@ methods = ["tandem"]
 budget = 20
 """
 
+LM_PROBLEM = """
+[problems.p]
+problem = "lm"
+model = "micro"
+{line}
+"""
+LM_STUDY = """
+[[study]]
+name = "s"
+problems = ["p"]
+methods = ["uniform"]
+budget = 2
+"""
+
 CASES = {
     "unknown suite": (["run", "no-such-suite"], "unknown suite 'no-such-suite'"),
     "unknown profile": (["run", "{suite}", "--profile", "huge"], "profile 'huge'"),
@@ -30,6 +44,19 @@ CASES = {
     "unknown reproduce profile": (["reproduce", "--profile", "huge", "--out", "{out}"], "profile 'huge'"),
     "report without results": (["report", "--out", "{out}"], "no results"),
     "bad jobs": (["run", "{suite}", "--jobs", "-3", "--out", "{out}"], "--jobs"),
+    "wrong-typed method parameter": (["run", "{bad}"], "parameter 'probe' must be an integer, got '4'",
+                                     '[methods.t]\nmethod = "tandem"\nprobe = "4"\n'
+                                     + GOOD_STUDY.replace('"tandem"', '"t"')),
+    "lm corpus that does not exist": (["run", "{bad}"], "/no/such/corpus: no such file or folder",
+                                      LM_PROBLEM.format(line='corpus = "/no/such/corpus"') + LM_STUDY),
+    "lm corpus of the wrong type": (["run", "{bad}"], "corpus must be a path",
+                                    LM_PROBLEM.format(line="corpus = 3") + LM_STUDY),
+    "lm seq_len 0": (["run", "{bad}"], "seq_len must be an integer >= 2, got 0",
+                     LM_PROBLEM.format(line="seq_len = 0") + LM_STUDY),
+    "lm batch_size 2.5": (["run", "{bad}"], "batch_size must be an integer >= 1, got 2.5",
+                          LM_PROBLEM.format(line="batch_size = 2.5") + LM_STUDY),
+    "lm negative warmup": (["run", "{bad}"], "warmup must be an integer >= 0, got -1",
+                           LM_PROBLEM.format(line="warmup = -1") + LM_STUDY),
 }
 
 

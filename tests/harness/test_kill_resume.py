@@ -6,8 +6,10 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pandas as pd
+import pytest
 from harness_helpers import ROOT, cli, comparable, write_suite
 
 from bench.results import TMP_PREFIX
@@ -87,3 +89,71 @@ def test_killed_sweeps_resume_to_the_uninterrupted_result(tmp_path):
     pd.testing.assert_frame_equal(comparable(a), comparable(b))
     assert not list(out.rglob(TMP_PREFIX + "*"))
     assert not list(out.rglob("*.state.npz"))
+
+
+def _children(pid: int) -> list[int]:
+    """Processes whose parent is ``pid`` (Linux /proc)."""
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            out.append(int(stat.parent.name))
+    return out
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc (Linux)")
+def test_workers_exit_when_the_sweep_is_killed(tmp_path):
+    """SIGKILL of the parent of `run --jobs 2` alone (not its process group): its workers notice
+    within seconds and exit, instead of computing cells nobody waits for."""
+    suite = write_suite(tmp_path, "orphans", text=SUITE)
+    out = tmp_path / "out"
+    proc = _start(suite, out, 2)
+    try:
+        t0 = time.monotonic()
+        workers = []
+        while len(workers) < 2 and time.monotonic() - t0 < 60:
+            workers = [c for c in _children(proc.pid) if "bench" in Path(f"/proc/{c}/cmdline").read_text()
+                       or "multiprocessing" in Path(f"/proc/{c}/cmdline").read_text()]
+            time.sleep(0.05)
+        assert len(workers) >= 2, "the sweep did not start its workers"
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+        t0 = time.monotonic()
+        while any(_alive(w) for w in workers) and time.monotonic() - t0 < 15:
+            time.sleep(0.1)
+        assert not any(_alive(w) for w in workers), "workers outlived the killed sweep"
+    finally:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    # what the killed sweep finished is kept, and a new sweep completes the rest
+    final = cli("run", suite, "--out", out, "--jobs", "1", "--quiet")
+    assert final.returncode == 0, final.stderr
+
+
+def test_a_second_writer_on_one_folder_refuses_with_one_line(tmp_path):
+    from bench.results import writer_lock
+
+    small = SUITE.replace("seeds = 6", "seeds = 1").replace("seeds = 8", "seeds = 1").replace("30000", "300")
+    suite = write_suite(tmp_path, "locked", text=small)
+    out = tmp_path / "out"
+    with writer_lock(out / "locked"):
+        busy = cli("run", suite, "--out", out, "--jobs", "1", "--quiet")
+        assert busy.returncode == 2
+        lines = busy.stderr.strip().splitlines()
+        assert len(lines) == 1 and "another tandem-bench run" in lines[0] and f"pid {os.getpid()}" in lines[0]
+        assert not (out / "locked" / "cells").exists()  # nothing written by the refused run
+    ok = cli("run", suite, "--out", out, "--jobs", "1", "--quiet")  # the lock is gone with its holder
+    assert ok.returncode == 0, ok.stderr

@@ -134,6 +134,15 @@ def test_checkpoint_run_resumes_and_refuses_another_run(toy_corpus, tmp_path):
         checkpoint.run(get_method("tandem", eta_alpha=2.0), p, 20, 1, path=path, every=1)
     z = np.load(path, allow_pickle=False)  # weights load without pickle
     assert any(k.startswith("proxy/param/") for k in z.files) and any("exp_avg_sq" in k for k in z.files)
+    # a writer SIGKILLed between its write and its rename leaves a temporary named for its target:
+    # the next run of that checkpoint removes it (another file's temporaries are not its business)
+    stale = [tmp_path / ".tmp-run.npz-k1ll3d", tmp_path / ".tmp-run.npz.json-x"]
+    other = tmp_path / ".tmp-other.npz-abc"
+    for f in stale + [other]:
+        f.write_bytes(b"partial")
+    assert checkpoint.run(m, p, 20, 1, path=path, every=1)[0].equal(ref)
+    assert not any(f.exists() for f in stale) and other.exists()
+    assert not [f for f in tmp_path.iterdir() if f.name.startswith(".tmp-run.npz")]
 
 
 def test_mix_on_a_user_folder_and_a_jsonl_file(tmp_path, capsys):

@@ -101,6 +101,9 @@ BAD = [
     ({"family": "quadratic", "params": {"m": 2.5}}, "params.m"),
     ({"family": "quadratic", "params": {"beta": [0.5, float("nan"), 0.2]}}, "params.beta"),
     ({"family": "quadratic", "params": {"pert": "big"}}, "params.pert"),
+    # sizes above the documented limit (bench/commands/theory.py, measured): refused in well under a second
+    ({"family": "quadratic", "params": {"m": 300, "d": 4}}, "m: 300 domains"),
+    ({"family": "quadratic", "params": {"m": 3, "d": 1000}}, "d: dimension 1000"),
 ]
 
 
