@@ -255,11 +255,7 @@ def _sweep(suite, profile, suite_dir, out, jobs, csv, retry_failed, progress, pl
                            stream=None if progress else open(os.devnull, "w"))
         bar.total = len(unique)
         bar.draw(force=True)
-        if jobs == 1 or len(todo) <= 1:
-            for p in todo:
-                bar.update(failed=compute(p, cells_dir)["status"] == "failed")
-        else:
-            _parallel(todo, cells_dir, jobs, bar)
+        run_cells(todo, cells_dir, jobs, bar)
         computed += len(todo)
         retry_failed = False
         if not pending or not todo:  # nothing new can resolve a pending study
@@ -272,6 +268,18 @@ def _sweep(suite, profile, suite_dir, out, jobs, csv, retry_failed, progress, pl
     if pending:  # a selecting study whose source has no usable result
         counts["pending"] = len(pending)
     return counts
+
+
+def run_cells(todo: list[Planned], cells_dir: Path, jobs: int = 1, bar: Progress | None = None,
+              progress: bool = True) -> None:
+    """Compute the planned cells into ``cells_dir`` (in ``jobs`` processes), each stored atomically."""
+    if bar is None:
+        bar = Progress(len(todo), "cells", stream=None if progress else open(os.devnull, "w"))
+    if jobs == 1 or len(todo) <= 1:
+        for p in todo:
+            bar.update(failed=compute(p, cells_dir)["status"] == "failed")
+    else:
+        _parallel(todo, cells_dir, jobs, bar)
 
 
 def _exit_with_parent(parent: int) -> None:

@@ -1,0 +1,170 @@
+"""Replicate a deciding LM run's reported comparisons on another CPU kernel path, and compare.
+
+Another CPU's libraries choose other math kernels (AVX2 against AVX-512, another oneDNN or BLAS
+path), which changes every LM cell in its low bits; training and the mixers amplify that into
+differences of the size of the seed-to-seed noise. A verdict that a reader can trust must survive
+it. This module re-runs the cells of a suite's reported study (the same keys: the same methods,
+chosen step sizes, seeds and data) in a process whose environment selects another kernel path, and
+compares the claim rows of both runs:
+
+    ATEN_CPU_CAPABILITY=avx2 python -m bench.lm.replicate run lm-restricted --from results \\
+        --out results/kernel-path [--methods uniform,natural,tandem] [--jobs 2]
+    python -m bench.lm.replicate compare --from results --out results/kernel-path
+
+``compare`` writes ``OUT/kernel-path.md``: per claim row, the measured interval and verdict on each
+path, whether the verdicts agree and whether the replicate's mean lies inside the first run's
+printed interval, plus each run's recorded kernel path (provenance). The tuning and grid studies are
+not re-run: the replicate tests the verdicts given the chosen step sizes (a fresh ``reproduce``
+under the other path tests the choices too, at the full cost).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import sys
+from pathlib import Path
+
+from tandem_ref.errors import BadInput
+
+from .. import results
+from ..cells import Cell
+from ..report.tables import CLAIM_COLUMNS, markdown
+from . import report as lm_report
+
+KERNEL_ENV = ("ATEN_CPU_CAPABILITY", "ONEDNN_MAX_CPU_ISA", "OPENBLAS_CORETYPE")
+PROVENANCE = ("torch_cpu_capability", "cpu_isa", "openblas_coretype", "aten_cpu_capability_env")
+NUM = r"[−-]?\d+(?:\.\d+)?"
+
+
+def _suite_dir(root: Path, suite: str) -> Path:
+    d = Path(root) / f"{suite}@{lm_report.DECIDING}"
+    if not (d / "manifest.json").exists():
+        raise BadInput(f"{d}: no deciding-profile results of {suite!r} to replicate (run it first)")
+    return d
+
+
+def selected(manifest: dict, suite: str, methods) -> list[dict]:
+    """The manifest entries of the reported study (and its stage-unaware twin) for ``methods``."""
+    studies = {suite, f"{suite}-unaware"}
+    out = [e for e in manifest["cells"] if e["labels"].get("study") in studies
+           and (not methods or e["labels"].get("method_label") in methods)]
+    if not out:
+        raise BadInput(f"--methods: none of {', '.join(methods)} in the reported study of {suite!r}")
+    return out
+
+
+def run(suite: str, source: Path, out: Path, methods, jobs: int) -> dict:
+    from ..runner import Planned, config_of, run_cells
+
+    manifest = results.read_manifest(_suite_dir(source, suite))
+    entries = selected(manifest, suite, methods)
+    target = Path(out) / f"{suite}@{lm_report.DECIDING}"
+    with results.writer_lock(target):
+        cells_dir = target / "cells"
+        cells_dir.mkdir(parents=True, exist_ok=True)
+        results.remove_partial(cells_dir)
+        results.write_json(target / "manifest.json", {**manifest, "cells": entries,
+                                                       "replicate_of": str(Path(source) / target.name)})
+        todo = []
+        for e in entries:
+            if results.read_cell(cells_dir / f"{e['key']}.json") is None:
+                cell = Cell.from_dict(e["cell"])
+                todo.append(Planned(e["key"], cell, config_of(cell)))
+        run_cells(todo, cells_dir, jobs, progress=False)
+        df, missing = results.collect(target)
+        results.write_table(target, df)
+    return {"cells": len(entries), "computed": len(todo), "missing": len(missing)}
+
+
+def _rows(suite_dir: Path, keys=None) -> tuple[list[list[str]], dict]:
+    manifest = results.read_manifest(suite_dir)
+    table, _ = results.collect(suite_dir)
+    if keys is not None:
+        table = table[table["key"].isin(keys)]
+    kernels = {c: sorted(str(v) for v in table[c].dropna().unique()) for c in PROVENANCE if c in table}
+    return lm_report.claim_rows(suite_dir.name, table, None, manifest), kernels
+
+
+def _interval(text: str):
+    m = re.match(rf"({NUM}) \[({NUM}), ({NUM})\]", text)
+    f = lambda s: float(s.replace("−", "-"))  # noqa: E731
+    return (f(m.group(1)), f(m.group(2)), f(m.group(3))) if m else None
+
+
+def _verdict(v: str) -> str:
+    return v.split(" (")[0]
+
+
+def compare(source: Path, out: Path) -> tuple[str, bool]:
+    """The comparison table of every replicated suite under ``out``; (markdown, all verdicts agree)."""
+    agree_all = True
+    dirs = sorted(p.parent for p in Path(out).glob(f"*@{lm_report.DECIDING}/manifest.json"))
+    if not dirs:
+        raise BadInput(f"{out}: no replicated suites (run `python -m bench.lm.replicate run SUITE` first)")
+    cols = ["claim", "setting", "first run", "verdict", "replicate", "verdict ", "same verdict",
+            "replicate mean inside first interval"]
+    rows = []
+    kernels = {}
+    for d in dirs:
+        keys = {e["key"] for e in results.read_manifest(d)["cells"]}
+        first, k1 = _rows(_suite_dir(source, lm_report.base_name(d.name)), keys)
+        second, k2 = _rows(d)
+        kernels[d.name] = (k1, k2)
+        by_row = {(r[0], r[CLAIM_COLUMNS.index("setting")]): r for r in second}
+        for r in first:
+            setting = r[CLAIM_COLUMNS.index("setting")]
+            s = by_row.get((r[0], setting))
+            if s is None:
+                continue
+            m1, m2 = r[CLAIM_COLUMNS.index("measured")], s[CLAIM_COLUMNS.index("measured")]
+            v1, v2 = r[CLAIM_COLUMNS.index("verdict")], s[CLAIM_COLUMNS.index("verdict")]
+            same = _verdict(v1) == _verdict(v2)
+            i1, i2 = _interval(m1), _interval(m2)
+            inside = "–" if not (i1 and i2) else ("yes" if i1[1] <= i2[0] <= i1[2] else "no")
+            agree_all &= same
+            rows.append([r[0], setting, m1, v1, m2, v2, "yes" if same else "**no**", inside])
+    text = markdown(cols, rows)
+    dump = lambda k: json.dumps(k, sort_keys=True)  # noqa: E731
+    paths = "\n".join(f"- `{name}`: first run {dump(a)}; replicate {dump(b)}" for name, (a, b) in kernels.items())
+    ending = "Every verdict is the same on both paths." if agree_all else "Some verdicts differ: see **no** above."
+    doc = (f"# Verdicts on another kernel path\n\nThe reported study's cells of each suite below were re-run "
+           f"with the same keys under another CPU kernel path (`python -m bench.lm.replicate`); the step "
+           f"sizes chosen by the first run's tuning are kept. Kernel paths recorded in the cells' "
+           f"provenance:\n\n{paths}\n\n{text}\n\n"
+           f"{ending}\n")
+    return doc, agree_all
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(prog="python -m bench.lm.replicate", description=__doc__.split("\n\n")[0])
+    sub = p.add_subparsers(dest="cmd", required=True)
+    r = sub.add_parser("run", help="re-run a suite's reported cells here (set the kernel path in the environment)")
+    r.add_argument("suite")
+    r.add_argument("--methods", default="", help="comma-separated method labels (default: all reported)")
+    r.add_argument("--jobs", type=int, default=2)
+    c = sub.add_parser("compare", help="write OUT/kernel-path.md comparing both runs' claim rows")
+    for q in (r, c):
+        q.add_argument("--from", dest="source", type=Path, default=Path("results"))
+        q.add_argument("--out", type=Path, default=Path("results/kernel-path"))
+    args = p.parse_args(argv)
+    try:
+        if args.cmd == "run":
+            env = {k: os.environ[k] for k in KERNEL_ENV if k in os.environ}
+            counts = run(args.suite, args.source, args.out, [m for m in args.methods.split(",") if m], args.jobs)
+            print(f"{args.suite}: {counts} (kernel environment {env or 'none: as the machine chooses'})",
+                  file=sys.stderr)
+        else:
+            doc, agree = compare(args.source, args.out)
+            results.write_atomic(args.out / "kernel-path.md", doc.encode())
+            print(doc)
+    except BadInput as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
