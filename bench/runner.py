@@ -29,7 +29,7 @@ from . import results
 from .cells import Cell, claim_config, key_of, run_config
 from .progress import Progress
 from .provenance import provenance
-from .suites import PROFILES, Suite, _selects, expand, folder, study_for_profile
+from .suites import PROFILES, Suite, selects, expand, folder, study_for_profile
 
 
 @dataclass
@@ -236,7 +236,7 @@ def _sweep(suite, profile, suite_dir, out, jobs, csv, retry_failed, progress, pl
     results.remove_partial(cells_dir)
     results.remove_partial(suite_dir)
     computed, bar = 0, None
-    has_select = any(_selects(s) for s in suite.studies)
+    has_select = any(selects(s) for s in suite.studies)
     # Rounds: a study that selects from another's results (tuned step sizes, a grid's best points)
     # is planned once its source is stored, so a round may add cells; it ends when none are left.
     while True:

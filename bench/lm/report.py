@@ -76,17 +76,22 @@ def _reported(fin: pd.DataFrame, suite: str) -> pd.DataFrame:
     return fin[fin["study"].isin([suite, f"{suite}-unaware"])]
 
 
+def _by_seed(fin: pd.DataFrame, column: str, method: str) -> pd.Series:
+    """One method's ``column`` indexed by seed (NaN-free of missing columns: empty then)."""
+    g = fin[fin["method"] == method].drop_duplicates("seed").set_index("seed")
+    return g[column] if column in g else pd.Series(dtype=np.float64)
+
+
 def paired(fin: pd.DataFrame, column: str, method: str, baseline: str = BASELINE) -> np.ndarray:
     """column(method) - column(baseline), seed by seed, over the seeds both have."""
-    a = fin[fin["method"] == method].drop_duplicates("seed").set_index("seed")[column]
-    b = fin[fin["method"] == baseline].drop_duplicates("seed").set_index("seed")[column]
+    a, b = _by_seed(fin, column, method), _by_seed(fin, column, baseline)
     common = a.index.intersection(b.index).sort_values()
     return (a[common] - b[common]).to_numpy(dtype=np.float64)
 
 
 def _values(fin: pd.DataFrame, column: str, method: str, seeds) -> np.ndarray:
-    g = fin[fin["method"] == method].drop_duplicates("seed").set_index("seed")
-    return g[column].reindex(seeds).to_numpy(dtype=np.float64) if column in g else np.full(len(seeds), np.nan)
+    """One method's ``column`` at ``seeds`` (NaN where a seed or the column is missing)."""
+    return _by_seed(fin, column, method).reindex(seeds).to_numpy(dtype=np.float64)
 
 
 def target_of(table: pd.DataFrame) -> str | None:

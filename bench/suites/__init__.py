@@ -115,7 +115,7 @@ def _parse(path: Path, d: dict) -> Suite:
         for p in [None, *PROFILES]:
             sel = (s if p is None else s.get(p, {})).get("select")
             check_select(f"{where}: study {s['name']!r}", sel,
-                         [x.get("name") for x in studies if x is not s and not _selects(x)])
+                         [x.get("name") for x in studies if x is not s and not selects(x)])
         for p in PROFILES:
             if p in s:
                 if not isinstance(s[p], dict):
@@ -175,7 +175,7 @@ def expand(suite: Suite, profile: str, resolve=None, pending: list | None = None
     check_profile(suite, profile)
     cells = []
     # studies that select from others' results come after every other study (their sources)
-    ordered = [s for s in suite.studies if not _selects(s)] + [s for s in suite.studies if _selects(s)]
+    ordered = [s for s in suite.studies if not selects(s)] + [s for s in suite.studies if selects(s)]
     for raw in ordered:
         if profile not in raw.get("profiles", PROFILES):
             continue
@@ -200,7 +200,7 @@ def expand(suite: Suite, profile: str, resolve=None, pending: list | None = None
     return cells
 
 
-def _selects(study: dict) -> bool:
+def selects(study: dict) -> bool:
     """Whether a study (in any profile) selects from another study's results."""
     return bool(study.get("select")) or any(isinstance(study.get(p), dict) and study[p].get("select")
                                             for p in PROFILES)
