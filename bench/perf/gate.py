@@ -11,9 +11,10 @@ from __future__ import annotations
 import json
 import os
 import platform
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+
+from tandem_ref.atomic import write_atomic
 
 TOLERANCE = 0.10
 ROOT = Path(__file__).resolve().parents[2]
@@ -74,10 +75,7 @@ def machine() -> dict:
 
 def _atomic_write(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-    with os.fdopen(fd, "w") as f:
-        f.write(text)
-    os.replace(tmp, path)
+    write_atomic(path, text.encode())
 
 
 def save_baseline(measurements: list[Measurement], path: Path = BASELINE) -> None:
