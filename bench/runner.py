@@ -29,7 +29,7 @@ from . import results
 from .cells import Cell, claim_config, key_of, run_config
 from .progress import Progress
 from .provenance import provenance
-from .suites import PROFILES, Suite, selects, expand, folder, study_for_profile
+from .suites import PROFILES, Suite, expand, folder, selects, study_for_profile
 
 
 @dataclass
