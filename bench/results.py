@@ -85,6 +85,18 @@ def writer_lock(folder: Path):
         os.close(fd)  # releases the lock
 
 
+def check_out_file(out: Path) -> None:
+    """BadInput unless ``out`` can be a JSON file written by ``mix`` or ``fit``: not a folder, in an
+    existing folder. Checked before any work, so a bad path costs nothing."""
+    out = Path(out)
+    if out.is_dir():
+        raise BadInput(f"--out {out}: is a folder; give the path of the weights JSON to write")
+    if out.parent.exists() and not out.parent.is_dir():
+        raise BadInput(f"--out {out}: {out.parent} is a file, not a folder")
+    if not out.parent.exists():
+        raise BadInput(f"--out: folder {out.parent} does not exist")
+
+
 def check_writable(out: Path) -> None:
     """BadInput unless ``out`` is, or can be made, a writable folder. Leaves nothing behind: it
     probes the nearest existing ancestor with a temporary file (permission bits alone do not tell,

@@ -21,15 +21,6 @@ from tandem_ref.errors import BadInput
 METHODS = ("regmix", "mixing-laws", "linear")
 
 
-def _check_out(out: Path) -> None:
-    if out.is_dir():
-        raise BadInput(f"--out {out}: is a folder; give the path of the weights JSON to write")
-    if out.parent.exists() and not out.parent.is_dir():
-        raise BadInput(f"--out {out}: {out.parent} is a file, not a folder")
-    if not out.parent.exists():
-        raise BadInput(f"--out: folder {out.parent} does not exist")
-
-
 def plot_path(out: Path) -> Path:
     return out.with_name(out.stem + "-fit.png")
 
@@ -68,14 +59,14 @@ def _plot_png(runs, fitted, test, test_pred, test_scores) -> bytes:
 
 def run(args) -> int:
     from bench.commands.mix import _param
-    from bench.results import write_json
+    from bench.results import check_out_file, write_json
     from tandem_ref import fit as F
     from tandem_ref.atomic import write_atomic
     from tandem_ref.proxy_runs import read_prior, read_runs
 
     # --- every input checked before any work or any write -----------------------------------------------
     out = Path(args.out)
-    _check_out(out)
+    check_out_file(out)
     if (args.test_mixtures is None) != (args.test_metrics is None):
         raise BadInput("--test-mixtures and --test-metrics: give both (a held-out mixtures table and its metrics)")
     if not (args.tolerance >= 0):

@@ -29,16 +29,11 @@ def run(args) -> int:
     from bench.lm import checkpoint
     from bench.lm.corpus import embedded_corpus, read_domains
     from bench.lm.problem import lm_problem
-    from bench.results import write_json
+    from bench.results import check_out_file, write_json
     from tandem_ref.registry import get_method
 
     out = Path(args.out)
-    if out.is_dir():
-        raise BadInput(f"--out {out}: is a folder; give the path of the weights JSON to write")
-    if out.parent.exists() and not out.parent.is_dir():
-        raise BadInput(f"--out {out}: {out.parent} is a file, not a folder")
-    if not out.parent.exists():
-        raise BadInput(f"--out: folder {out.parent} does not exist")
+    check_out_file(out)
     for name, value, least in (("--seq-len", args.seq_len, 1), ("--batch-size", args.batch_size, 1),
                                ("--threads", args.threads, 1), ("--target-steps", args.target_steps, 0),
                                ("--checkpoint-every", args.checkpoint_every, 1)):
