@@ -99,6 +99,7 @@ class AioliScore(Signal):
 class Aioli(OnlineMethod):
     name = "aioli"
     summary = "linear dynamic mixing law, A^t from LearnParams probes, exponentiated step, optional EMA"
+    nullable = ("ema",)  # None: no EMA of the signal (a Mirror step instead of Gibbs)
     defaults = {"eta": 0.2, "ema": 0.1, "lp_rounds": 4, "lp_steps": 4, "update_steps": 250,
                 "one_hot_factor": 0.625, "normalize": True, "diagonal": False, "target": "val", "lr": None,
                 "output": "last"}

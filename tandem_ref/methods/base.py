@@ -22,6 +22,7 @@ class Method:
     summary: ClassVar[str]
     version: ClassVar[str] = "1"  # bump when the method's results change; it enters cell keys
     defaults: ClassVar[dict] = {}
+    nullable: ClassVar[tuple] = ()  # parameters with a non-None default that None switches off
 
     def __init__(self, **params):
         for k in params:
@@ -35,8 +36,13 @@ class Method:
 
     def _typed(self, name, value, default) -> None:
         """A parameter given has its default's type (a suite's ``probe = "4"`` is refused here,
-        naming it, instead of failing inside the run); defaults of None accept any value, which
-        ``check`` validates."""
+        naming it, instead of failing inside the run). None passes only for the parameters a method
+        lists in ``nullable`` (it switches a part off, e.g. DoGE's ``max_grad_norm``); defaults of
+        None accept any value, which ``check`` validates."""
+        if value is None and name in self.nullable:
+            return
+        if default is None:
+            return
         if isinstance(default, bool):
             ok, kind = isinstance(value, (bool, np.bool_)), "true or false"
         elif isinstance(default, numbers.Integral):

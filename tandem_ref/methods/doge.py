@@ -28,6 +28,7 @@ from .base import OnlineMethod
 class DoGE(OnlineMethod):
     name = "doge"
     summary = "gradient alignment with the validation gradient, multiplicative step, averaged weights"
+    nullable = ("dw_min", "dw_max", "max_grad_norm")  # None: that part of the rule off (the paper's plain rule)
     version = "2"  # 2: W scaled by the scheduled rate eta_t, not the base rate
     defaults = {"mu": 0.01, "lr": None, "dw_min": 0.0, "dw_max": 5.0, "max_grad_norm": 5.0,
                 "normalize": True, "smoothing": 0.0, "output": "average", "signal": "alignment"}
