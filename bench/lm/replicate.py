@@ -88,13 +88,15 @@ def _rows(suite_dir: Path, keys=None) -> tuple[list[list[str]], dict]:
     return lm_report.claim_rows(suite_dir.name, table, None, manifest), kernels
 
 
-def _interval(text: str):
+def interval_of(text: str):
+    """(mean, low, high) of a printed 'mean [low, high]' cell, or None (shared with the slow kernel test)."""
     m = re.match(rf"({NUM}) \[({NUM}), ({NUM})\]", text)
     f = lambda s: float(s.replace("−", "-"))  # noqa: E731
     return (f(m.group(1)), f(m.group(2)), f(m.group(3))) if m else None
 
 
-def _verdict(v: str) -> str:
+def verdict_of(v: str) -> str:
+    """The verdict word of a claim row, without its parenthesised detail."""
     return v.split(" (")[0]
 
 
@@ -121,8 +123,8 @@ def compare(source: Path, out: Path) -> tuple[str, bool]:
                 continue
             m1, m2 = r[CLAIM_COLUMNS.index("measured")], s[CLAIM_COLUMNS.index("measured")]
             v1, v2 = r[CLAIM_COLUMNS.index("verdict")], s[CLAIM_COLUMNS.index("verdict")]
-            same = _verdict(v1) == _verdict(v2)
-            i1, i2 = _interval(m1), _interval(m2)
+            same = verdict_of(v1) == verdict_of(v2)
+            i1, i2 = interval_of(m1), interval_of(m2)
             inside = "–" if not (i1 and i2) else ("yes" if i1[1] <= i2[0] <= i1[2] else "no")
             agree_all &= same
             rows.append([r[0], setting, m1, v1, m2, v2, "yes" if same else "**no**", inside])

@@ -7,12 +7,13 @@ OPENBLAS_CORETYPE=Haswell for numpy's BLAS); every verdict must be the same and 
 of the second run must lie inside the first run's printed interval."""
 
 import os
-import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from bench.lm.replicate import interval_of, verdict_of
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow
@@ -20,7 +21,6 @@ pytestmark = pytest.mark.slow
 SHRINK = {'model = "tiny"': 'model = "micro"', "stage_two_steps = 800": "stage_two_steps = 60",
           "eval_seqs = 256": "eval_seqs = 32", "budget = 300": "budget = 30", "seeds = 8": "seeds = 4",
           "curve_every = 50": "curve_every = 20"}
-NUM = r"[−-]?\d+(?:\.\d+)?"
 
 
 def _run(args, env_extra, cwd):
@@ -36,12 +36,6 @@ def _claims(out: Path) -> dict:
         cells = [c.strip() for c in line.strip("|").split(" | ")]
         rows[(cells[0], cells[1], cells[2])] = (cells[5], cells[6])
     return rows
-
-
-def _mean_and_interval(text: str):
-    m = re.match(rf"({NUM}) \[({NUM}), ({NUM})\]", text)
-    f = lambda s: float(s.replace("−", "-"))  # noqa: E731
-    return (f(m.group(1)), f(m.group(2)), f(m.group(3))) if m else None
 
 
 @pytest.mark.parametrize("what", ["lm", "claims"])
@@ -64,7 +58,7 @@ def test_verdicts_and_printed_numbers_survive_another_kernel_path(tmp_path, what
     a, b = outs
     assert a.keys() == b.keys() and a
     for key in a:
-        assert a[key][1].split(" (")[0] == b[key][1].split(" (")[0], (key, a[key], b[key])  # the verdict
-        ia, ib = _mean_and_interval(a[key][0]), _mean_and_interval(b[key][0])
+        assert verdict_of(a[key][1]) == verdict_of(b[key][1]), (key, a[key], b[key])
+        ia, ib = interval_of(a[key][0]), interval_of(b[key][0])
         if ia and ib:
             assert ia[1] <= ib[0] <= ia[2], (key, a[key][0], b[key][0])
