@@ -127,9 +127,12 @@ def advance(problem, spec: LoopSpec, st: LoopState, stop_after: int | None = Non
         ctx.alpha = st.alpha
         rest = spec.schedule.episode - used if spec.probe_in_episode else spec.schedule.episode
         rest = max(0, min(rest, st.budget - st.steps - used))
-        if rest > 0:                                                        # 4. proxy trains on new alpha
-            ctx.proxy = problem.step(ctx.proxy, st.alpha, rest, lr=spec.proxy_lr, rng=st.rng)
         st.steps += used + rest
+        if rest > 0 and "proxy_step" in info:  # 4. proxy trains on new alpha; DoGE's first step reuses
+            ctx.proxy = info["proxy_step"](st.alpha, spec.proxy_lr)  # the signal's per-domain gradients
+            rest -= 1
+        if rest > 0:
+            ctx.proxy = problem.step(ctx.proxy, st.alpha, rest, lr=spec.proxy_lr, rng=st.rng)
         st.t += 1
         ctx.t = st.t
         done_now += 1

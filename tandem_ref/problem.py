@@ -16,7 +16,7 @@ import contextlib
 import hashlib
 import json
 from dataclasses import asdict, dataclass, fields
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Callable, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -69,11 +69,15 @@ class Cost:
 class GradStats:
     """Per-domain gradient geometry at a state, for alignment signals (DoGE).
 
-    align[i] = <grad L_i, grad L_val>, norms[i] = ||grad L_i||, val_norm = ||grad L_val||."""
+    align[i] = <grad L_i, grad L_val>, norms[i] = ||grad L_i||, val_norm = ||grad L_val||.
+    ``step(coef, lr)``, where the gradients were taken on the proxy's own next training batch (the
+    LM, as DoGE's code does): the proxy state after its step on sum_i coef_i grad L_i from these same
+    gradients; None where they are population gradients (the loop then takes an ordinary step)."""
 
     align: np.ndarray
     norms: np.ndarray
     val_norm: float
+    step: Callable[..., Any] | None = None
 
 
 @runtime_checkable

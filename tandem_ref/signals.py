@@ -39,7 +39,11 @@ class ClippedExcess(Signal):
         self.clip = bool(clip)
 
     def __call__(self, ctx):
-        return ctx.problem.excess_loss(ctx.proxy, ctx.reference, clip=self.clip, rng=ctx.rng), {}
+        lam = np.asarray(ctx.problem.excess_loss(ctx.proxy, ctx.reference, clip=self.clip, rng=ctx.rng), dtype=float)
+        if np.isnan(lam).any():  # a domain absent from the batch keeps its previous lambda (DoReMi's code; 0 before)
+            lam = np.where(np.isnan(lam), ctx.memory.get("excess_prev", np.zeros_like(lam)), lam)
+        ctx.memory["excess_prev"] = lam
+        return lam, {}
 
 
 class GradAlignment(Signal):
@@ -70,4 +74,8 @@ class GradAlignment(Signal):
             w = w / (norms.mean() + 1e-6)
         lo = -np.inf if self.dw_min is None else eta * self.dw_min
         hi = np.inf if self.dw_max is None else eta * self.dw_max
-        return np.clip(w, lo, hi), {"alignment": align}
+        info = {"alignment": align}
+        if st.step is not None:  # DoGE's proxy step: sum_i alpha_i g_i of the same (clipped) gradients
+            clip = ci if self.max_grad_norm is not None else 1.0
+            info["proxy_step"] = lambda alpha, lr: st.step(np.asarray(alpha) * clip, lr)
+        return np.clip(w, lo, hi), info

@@ -187,11 +187,28 @@ class LMProblem:
             else:
                 counts[order] = np.random.default_rng([state.seed, state.step, _TAG_SAMPLE]).multinomial(B, a / a.sum())
             return counts
-        # stratified: B // m each, the remainder to domains in a rotation that depends on the step
+        return self._stratified_counts(state)
+
+    def _stratified_counts(self, state: LMState) -> np.ndarray:
+        """B // m sequences of each domain, the remainder to domains in a rotation that depends on the step."""
+        m, B = len(self.domains), self.batch_size
+        counts = np.zeros(m, dtype=np.int64)
         extra = np.zeros(m, dtype=np.int64)
         extra[(np.arange(B % m) + state.step) % m] = 1
-        counts[order] = B // m + extra
+        counts[self._canon] = B // m + extra
         return counts
+
+    def _batch_by_domain(self, state: LMState) -> tuple[list[tuple[np.ndarray, np.ndarray]], np.ndarray]:
+        """The proxy's next training batch as DoReMi's and DoGE's code read it (sampling uniform,
+        stratified; alpha weights the loss, research/peer_rules.md 1-2): each domain's rows and loss
+        mask, and the data position after them (the rows a reweighted ``step`` of the state consumes)."""
+        cursor = state.cursor.copy()
+        out = []
+        for i, c in enumerate(self._stratified_counts(state)):
+            ids = self._stream(state, i).ids(int(cursor[i]), int(c))
+            cursor[i] += c
+            out.append(_take(self.data[self.domains[i]]["train"], ids))
+        return out, cursor
 
     def _train_batch(self, state: LMState, alpha) -> tuple[np.ndarray, np.ndarray]:
         """The step's training rows and per-token loss weights; advances the state's data position."""
@@ -295,44 +312,68 @@ class LMProblem:
         return self._domain_means([a - b for a, b in zip(lw, lu)], [mk for _, mk in rows])
 
     def excess_loss(self, u: LMState, w: LMState, clip: bool = True, rng=None) -> np.ndarray:
-        """DoReMi's lambda_i: mean over domain i's tokens of max(l_u(x) - l_w(x), 0), clipped per
-        token as its code does (research/peer_rules.md 1)."""
-        rows = self._eval_rows(u, "train", range(len(self.domains)))
+        """DoReMi's lambda_i (research/peer_rules.md 1): per-token l_u(x) - l_w(x) on the proxy u's
+        next training batch (the rows its step reads), clipped at 0 per token, averaged over each
+        domain's tokens in the batch; NaN for a domain the batch does not hold (more domains than
+        rows: ``ClippedExcess`` keeps its previous lambda, as DoReMi's code does)."""
+        per, _ = self._batch_by_domain(u)
+        rows = [(r, mk) for r, mk in per if len(r)]
         lu, lw = self._losses([u, w], rows)
-        return self._domain_means([(a - b).clamp_min(0) if clip else a - b for a, b in zip(lu, lw)],
-                                  [mk for _, mk in rows])
+        means = iter(self._domain_means([(a - b).clamp_min(0) if clip else a - b for a, b in zip(lu, lw)],
+                                        [mk for _, mk in rows]))
+        return np.array([next(means) if len(r) else np.nan for r, _ in per])
 
     def grad_stats(self, state: LMState, rng=None) -> GradStats:
-        """Per-domain gradients and the validation gradient, at the state, on the evaluation rows of
-        its step: every domain's gradient in one vectorised call (``alignment.per_domain_gradients``,
-        exact, tested equal to ``naive_grad_stats``); the naive path under data parallelism (rows are
+        """DoGE's inputs as its code computes them (research/peer_rules.md 2): each domain's gradient
+        of its mean token loss on its share of the proxy's next training batch (sampling uniform,
+        stratified), and the validation gradient. ``step`` then takes the proxy's step on
+        sum_i c_i g_i from those same gradients (DoGE's code steps on sum_i alpha_i g_i of the
+        clipped rows), so a DoGE step costs one backward over the batch plus the validation one.
+        Every domain's gradient comes from one vectorised call (``alignment.per_domain_gradients``,
+        tested equal to ``naive_grad_stats``); the naive path under data parallelism (rows are
         sharded per rank) and with a compiled forward (vmap over a compiled graph is not supported)."""
         naive = self.dist.world > 1 or bool(self.trainer.train.compile)
-        return self.naive_grad_stats(state) if naive else self._grad_stats(state, fast=True)
+        return self._grad_stats(state, fast=not naive)
 
     def naive_grad_stats(self, state: LMState, rng=None) -> GradStats:
         """The reference: one backward per domain, as DoGE's code does."""
         return self._grad_stats(state, fast=False)
 
     def _grad_stats(self, state: LMState, fast: bool) -> GradStats:
-        rows = self._eval_rows(state, "train", range(len(self.domains)))
+        per, cursor = self._batch_by_domain(state)
+        weights = [mk / max(mk.sum(), 1e-300) for _, mk in per]
         if fast:
-            weights = [mk / mk.sum() for _, mk in rows]
-            G = per_domain_gradients(self.trainer, state.params, [r for r, _ in rows], weights)
+            G = per_domain_gradients(self.trainer, state.params, [r for r, _ in per], weights)
         else:
-            grads = []
-            for r, mk in rows:
-                mine = self.dist.rows(len(r))
-                grads.append(flat(self.trainer.gradient(state.params, r[mine], (mk / mk.sum())[mine])))
-            G = torch.stack(grads)
+            P = sum(p.numel() for p in state.params)
+            G = torch.stack([flat(self.trainer.gradient(state.params, r[self.dist.rows(len(r))],
+                                                        wt[self.dist.rows(len(r))]))
+                             if len(r) else torch.zeros(P) for (r, _), wt in zip(per, weights)])
         vr, vw = self._val_batch(state, 1.0)
         vr, vw = np.concatenate(vr), np.concatenate(vw)
         mine = self.dist.rows(len(vr))
         gv = flat(self.trainer.gradient(state.params, vr[mine], vw[mine]))
-        n_tok = (sum(len(r) for r, _ in rows) + len(vr)) * self.data.seq_len
-        self.cost.add(forward_evals=len(rows) + 1, flops=6.0 * self.trainer.n_params * n_tok)
-        G = G.double()
-        return GradStats(align=(G @ gv.double()).numpy(), norms=G.norm(dim=1).numpy(), val_norm=float(gv.norm()))
+        T = self.data.seq_len
+        self.cost.add(forward_evals=1, flops=6.0 * self.trainer.n_params * len(vr) * T)  # the validation backward
+        n_rows = sum(len(r) for r, _ in per)
+
+        def step(coef, lr: float | None = None) -> LMState:
+            """The proxy's step on sum_i coef_i g_i (the batch's backward is charged here, as a step's)."""
+            g = torch.as_tensor(np.asarray(coef, dtype=np.float64), dtype=G.dtype) @ G
+            nxt = state.copy()
+            nxt.cursor = cursor.copy()
+            grads, o = [], 0
+            for p in nxt.params:
+                grads.append(g[o:o + p.numel()].view_as(p).to(p.dtype))
+                o += p.numel()
+            self.trainer.apply(nxt, grads, lr)
+            tokens = n_rows * T
+            self.cost.add(grad_steps=1, examples=n_rows, tokens=tokens, flops=6.0 * self.trainer.n_params * tokens)
+            return nxt
+
+        Gd = G.double()
+        return GradStats(align=(Gd @ gv.double()).numpy(), norms=Gd.norm(dim=1).numpy(), val_norm=float(gv.norm()),
+                         step=step)
 
     def evaluate(self, state: LMState, split: str = "test", domains=None, seqs: int | None = None) -> dict:
         """Per-domain mean token loss (nats per byte) and perplexity on the first ``eval_seqs`` (or

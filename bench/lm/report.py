@@ -158,7 +158,7 @@ def _rel(p: stats.Paired, scale: float) -> str:
     return f"{100 * p.mean / scale:+.2f}%" if scale and math.isfinite(p.mean) else "–"
 
 
-def _superiority_row(ident, text, setting, col, d, scale, paper, smoke) -> list[str]:
+def _superiority_row(ident, text, setting, col, d, scale, paper, smoke, whose="the paper's") -> list[str]:
     p = stats.paired(d)
     verdict = stats.superiority(p)
     places = stats.decimals_for((p.high - p.low) / 2) if p.n > 1 else 3
@@ -167,7 +167,7 @@ def _superiority_row(ident, text, setting, col, d, scale, paper, smoke) -> list[
     measured = stats.fmt_interval(p.mean, p.low, p.high, places) + f" (n={p.n}, {_rel(p, scale)})"
     if verdict == "inconclusive" and p.n > 1:
         mde_rel = p.mde / scale if scale else math.nan
-        cmp = ("" if paper is None else f" {'<' if mde_rel < abs(paper) else '≥'} the paper's {100 * abs(paper):.1f}%")
+        cmp = ("" if paper is None else f" {'<' if mde_rel < abs(paper) else '≥'} {whose} {100 * abs(paper):.1f}%")
         verdict += f" (MDE {stats.fmt(p.mde, places + 1)} nats = {100 * mde_rel:.2f}%{cmp})"
     if smoke:
         verdict = f"smoke run: {verdict}"
@@ -177,6 +177,15 @@ def _superiority_row(ident, text, setting, col, d, scale, paper, smoke) -> list[
 
 def _margin(manifest: dict) -> float:
     return float((manifest or {}).get("report", {}).get("margin", 0.01))
+
+
+def effect_of_interest(suite: str, manifest: dict | None) -> tuple[float | None, str]:
+    """The effect an inconclusive row's MDE is held against: the paper's, or where the paper gives
+    none the smallest effect of interest the suite file declares before the run (``[report] effect``)."""
+    if suite in PAPER:
+        return PAPER[suite], "the paper's"
+    declared = (manifest or {}).get("report", {}).get("effect")
+    return (None, "") if declared is None else (-float(declared), "the declared")
 
 
 def claim_rows(name: str, table: pd.DataFrame, target: str | None = None,
@@ -221,12 +230,13 @@ def claim_rows(name: str, table: pd.DataFrame, target: str | None = None,
                              + f" (n={p.n}, {_rel(p, scale)}; TOST {'equivalent' if equivalent else 'not equivalent'})",
                              verdict=verdict))
         return rows
+    effect, whose = effect_of_interest(suite, manifest)
     for base in comparators:
         d = paired(fin, col, subject, base)
         if len(d) < 1:
             continue
         rows.append(_superiority_row(ident, text, f"{suite}{tag}: {subject} vs {base}", col, d, scale,
-                                     PAPER.get(suite), smoke))
+                                     effect, smoke, whose))
     if suite in LM5_SUITES:
         r = convergence(fin, subject)
         if r is not None:

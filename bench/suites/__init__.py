@@ -123,13 +123,14 @@ def _parse(path: Path, d: dict) -> Suite:
                 _no_unknown(f"{where}: study {s['name']!r} [{p}]", s[p], _STUDY_KEYS - set(PROFILES))
     report = d.get("report", {})
     metrics = report.get("metrics", []) if isinstance(report, dict) else None
-    margin = report.get("margin", 0.01) if isinstance(report, dict) else None
-    if not isinstance(report, dict) or set(report) - {"metrics", "margin"} or not (
+    if not isinstance(report, dict) or set(report) - {"metrics", "margin", "effect"} or not (
             isinstance(metrics, list) and all(isinstance(m, str) for m in metrics)):
-        raise BadInput(f"{where}: [report] takes 'metrics' (a list of column names for the summary table) and "
-                       "'margin' (an equivalence margin)")
-    if not (isinstance(margin, float | int) and not isinstance(margin, bool) and 0 < margin < 1):
-        raise BadInput(f"{where}: [report] 'margin' must be a relative margin in (0, 1), got {margin!r}")
+        raise BadInput(f"{where}: [report] takes 'metrics' (a list of column names for the summary table), "
+                       "'margin' (an equivalence margin) and 'effect' (the smallest effect of interest)")
+    for key in ("margin", "effect"):  # relative to uniform's loss, declared before the run
+        v = report.get(key, 0.01)
+        if not (isinstance(v, float | int) and not isinstance(v, bool) and 0 < v < 1):
+            raise BadInput(f"{where}: [report] {key!r} must be a relative size in (0, 1), got {v!r}")
     return Suite(name=path.stem, path=path, description=str(d.get("description", "")), profiles=profiles,
                  problems=named["problems"], methods=named["methods"], studies=studies,
                  report=report)

@@ -21,9 +21,14 @@ def test_a_second_sweep_recomputes_nothing(small_suite, tmp_path):
     files = sorted((out / "small" / "cells").glob("*.json"))
     assert len(files) == 16
     stamps = [f.stat().st_mtime_ns for f in files]
+    run = json.loads((out / "small" / "run.json").read_text())
+    assert run["fresh"] and run["computed"] == run["cells"] == 16 and run["jobs"] == 1 and run["wall_s"] > 0
+    assert run["cell_seconds"] == pytest.approx(pd.read_parquet(out / "small" / "results.parquet")
+                                                .drop_duplicates("key")["wall_s"].sum(), abs=0.1)
     again = sweep(suite, "quick", out, progress=False)
     assert again["computed"] == 0
     assert [f.stat().st_mtime_ns for f in files] == stamps
+    assert json.loads((out / "small" / "run.json").read_text()) == run  # a cached sweep keeps the fresh run's record
 
 
 def test_tidy_table_has_one_row_per_cell_per_logged_step(small_suite, tmp_path):

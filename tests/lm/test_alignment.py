@@ -1,6 +1,10 @@
-"""The batched per-domain gradients DoGE's alignment uses equal the naive one-backward-per-domain path."""
+"""DoGE on the LM as its code computes it: per-domain gradients on the proxy's next training batch
+(batched, equal to the naive one-backward-per-domain path), and the proxy's step from those same
+gradients (equal to an ordinary reweighted step)."""
 
 import numpy as np
+import pytest
+import torch
 
 from tandem_ref.registry import get_method
 
@@ -51,3 +55,53 @@ def test_doge_scales_by_the_scheduled_rate_during_warm_up(small_lm):
     # with the base rate (the old rule) the step would be twice as large in W: it must differ
     W_base = np.clip(small_lm.lr * g.align / (g.norms.mean() + 1e-6), 0, 5 * small_lm.lr)
     assert not np.allclose(tr.alpha[0], mirror_step(uniform(3), W_base, 1 / 0.05), rtol=1e-6)
+
+
+def _params_close(a, b, lr, frac):
+    """Parameters equal to ``frac`` of one step's size. AdamW moves each entry by about lr * m / sqrt(v);
+    an entry whose gradient is zero up to rounding (the attention key's bias, which the softmax
+    ignores) moves by up to lr * |g| / eps, so rounding-level differences show there at ~1e-4 lr."""
+    return all(torch.allclose(x, y, rtol=0, atol=frac * lr) for x, y in zip(a.params, b.params))
+
+
+def test_the_step_from_the_per_domain_gradients_is_the_reweighted_step(small_lm):
+    """sum_i alpha_i g_i, with g_i the gradient of domain i's mean token loss on its rows of the
+    batch, is the gradient of the reweighted loss sum_i alpha_i L_i on the whole batch: the step
+    DoGE's code takes equals ``step`` (same rows, same data position), to float32 summation order."""
+    st = small_lm.step(small_lm.init_state(0), np.full(3, 1 / 3), 3)
+    a = np.array([0.5, 0.3, 0.2])
+    plain = small_lm.step(st, a)
+    for stats in (small_lm.grad_stats(st), small_lm.naive_grad_stats(st)):
+        nxt = stats.step(a)
+        assert nxt.step == plain.step and np.array_equal(nxt.cursor, plain.cursor)
+        assert _params_close(nxt, plain, small_lm.lr, 1e-3)
+        assert not _params_close(stats.step(np.array([0.2, 0.3, 0.5])), plain, small_lm.lr, 0.1)  # weights matter
+    assert st.step == 3  # the state the statistics were taken at is untouched
+
+
+def test_doge_charges_one_step_and_one_validation_backward(small_lm):
+    """A DoGE update costs the proxy's step (its backward, batched over domains) plus the validation
+    backward: one gradient step per update, as a plain run, and one validation gradient."""
+    m = get_method("doge")
+    tr = m.run(small_lm, 6, 0)
+    assert tr.cost["grad_steps"] == 6 and tr.cost["forward_evals"] == 6
+    rows = small_lm.batch_size * 6 + small_lm.val_batch * len(small_lm.val_domains) * 6
+    assert tr.cost["flops"] == pytest.approx(6.0 * small_lm.trainer.n_params * rows * small_lm.data.seq_len)
+
+
+def test_doge_clips_each_domain_gradient_in_the_proxy_step_too(small_lm):
+    """DoGE's code steps on sum_i alpha_i clip(g_i): with a norm clip below every gradient's norm,
+    the step is the clipped combination, not the reweighted step."""
+    st = small_lm.step(small_lm.init_state(0), np.full(3, 1 / 3), 3)
+    stats = small_lm.grad_stats(st)
+    c = 0.5 * float(stats.norms.min())
+    a = np.array([0.5, 0.3, 0.2])
+    want = stats.step(a * np.minimum(1.0, c / stats.norms))
+    from tandem_ref.signals import GradAlignment
+
+    class Ctx:  # what the signal reads from the loop's context
+        problem, proxy, rng, memory = small_lm, st, None, {}
+
+    _, info = GradAlignment(max_grad_norm=c)(Ctx)
+    assert _params_close(info["proxy_step"](a, None), want, small_lm.lr, 1e-6)
+    assert not _params_close(want, small_lm.step(st, a), small_lm.lr, 0.1)

@@ -47,20 +47,34 @@ def test_twins_copied_from_one_proxy_read_the_same_batches(small_lm):
     assert np.array_equal(small_lm.step(u, a, 2).cursor, w2.cursor)  # same training sequences
 
 
-def test_excess_loss_is_clipped_per_token(small_lm):
+def test_excess_loss_is_clipped_per_token_on_the_proxys_next_batch(small_lm):
+    """DoReMi's code takes lambda on the batch the proxy trains on (research/peer_rules.md 1): the rows
+    of u's next reweighted step, token by token, clipped per token."""
     a = np.full(3, 1 / 3)
     u = small_lm.step(small_lm.init_state(0), a, 4)
     w = small_lm.step(small_lm.init_state(0), [0.0, 0.0, 1.0], 4)
     clipped = small_lm.excess_loss(u, w)
     raw = small_lm.excess_loss(u, w, clip=False)
-    gap = small_lm.loss_gap(w, u)
-    assert np.allclose(raw, -gap)
     assert np.all(clipped >= np.maximum(raw, 0) - 1e-12)  # mean of clipped tokens >= clip of the mean
     assert np.any(clipped > np.maximum(raw, 0) + 1e-6)  # and strictly somewhere: the clip is per token
-    rows = small_lm._eval_rows(u, "train", range(3))
-    lu = small_lm.trainer.token_losses(u.params, rows[0][0])
-    lw = small_lm.trainer.token_losses(w.params, rows[0][0])
-    assert clipped[0] == pytest.approx(float((lu - lw).clamp_min(0).double().mean()), rel=1e-9)
+    per, cursor = small_lm._batch_by_domain(u)
+    assert np.array_equal(cursor, small_lm.step(u, a).cursor)  # exactly the rows u's step reads
+    for i, (rows, _) in enumerate(per):
+        lu = small_lm.trainer.token_losses(u.params, rows)
+        lw = small_lm.trainer.token_losses(w.params, rows)
+        assert clipped[i] == pytest.approx(float((lu - lw).clamp_min(0).double().mean()), rel=1e-9)
+        assert raw[i] == pytest.approx(float((lu - lw).double().mean()), rel=1e-9)
+
+
+def test_excess_loss_of_a_domain_absent_from_the_batch_is_nan_and_doremi_keeps_its_last(toy_corpus):
+    from tandem_ref.registry import get_method
+
+    p = lm_problem(0, corpus=toy_corpus, model="micro", seq_len=32, batch_size=2, warmup=2, eval_batch=3)
+    u = p.init_state(0)
+    lam = p.excess_loss(u, p.step(u, np.full(3, 1 / 3), 2))
+    assert np.isnan(lam).sum() == 1 and np.isfinite(lam).sum() == 2  # 2 rows, 3 domains
+    tr = get_method("doremi", reference_steps=2).run(p, 4, 0)
+    assert np.all(np.isfinite(tr.scores)) and np.all(np.isfinite(tr.output))
 
 
 def test_grad_stats_match_autograd(small_lm):
