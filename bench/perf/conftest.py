@@ -19,10 +19,11 @@ def pytest_addoption(parser):
 
 @pytest.fixture
 def record_ratio(benchmark):
-    """record_ratio(name, ratio, target=None, higher_is_better=False, seconds=None, note='', known_miss=False)"""
+    """record_ratio(name, ratio, target=None, higher_is_better=False, seconds=None, note='', known_miss=False,
+    gated=True)"""
 
-    def record(name, ratio, target=None, higher_is_better=False, seconds=None, note="", known_miss=False):
-        m = gate.Measurement(name, float(ratio), target, higher_is_better, seconds, note, known_miss)
+    def record(name, ratio, target=None, higher_is_better=False, seconds=None, note="", known_miss=False, gated=True):
+        m = gate.Measurement(name, float(ratio), target, higher_is_better, seconds, note, known_miss, gated)
         _MEASURED.append(m)
         benchmark.extra_info.update({"ratio": m.ratio, "target": target})
         return m

@@ -11,7 +11,7 @@ from tandem_ref.registry import get_method
 
 def test_fast_grad_stats_equal_naive(small_lm):
     st = small_lm.step(small_lm.init_state(0), np.full(3, 1 / 3), 3)  # away from the initialisation
-    fast, naive = small_lm.grad_stats(st), small_lm.naive_grad_stats(st)
+    fast, naive = small_lm.batched_grad_stats(st), small_lm.naive_grad_stats(st)
     # float32 arithmetic in a different order (batched kernels): relative agreement to ~1e-6, so
     # 1e-5 of the largest value is tight while leaving room for summation order
     for a, b in ((fast.align, naive.align), (fast.norms, naive.norms)):
@@ -24,7 +24,7 @@ def test_fast_grad_stats_equal_naive_in_float64(small_lm):
     st.params = [p.double() for p in st.params]
     small_lm.trainer.module.double()
     try:
-        fast, naive = small_lm.grad_stats(st), small_lm.naive_grad_stats(st)
+        fast, naive = small_lm.batched_grad_stats(st), small_lm.naive_grad_stats(st)
     finally:
         small_lm.trainer.module.float()
     # both paths round each float64 gradient to float32 (``flat``) before the products, so they
@@ -71,7 +71,7 @@ def test_the_step_from_the_per_domain_gradients_is_the_reweighted_step(small_lm)
     st = small_lm.step(small_lm.init_state(0), np.full(3, 1 / 3), 3)
     a = np.array([0.5, 0.3, 0.2])
     plain = small_lm.step(st, a)
-    for stats in (small_lm.grad_stats(st), small_lm.naive_grad_stats(st)):
+    for stats in (small_lm.batched_grad_stats(st), small_lm.naive_grad_stats(st)):
         nxt = stats.step(a)
         assert nxt.step == plain.step and np.array_equal(nxt.cursor, plain.cursor)
         assert _params_close(nxt, plain, small_lm.lr, 1e-3)
@@ -105,3 +105,17 @@ def test_doge_clips_each_domain_gradient_in_the_proxy_step_too(small_lm):
     _, info = GradAlignment(max_grad_norm=c)(Ctx)
     assert _params_close(info["proxy_step"](a, None), want, small_lm.lr, 1e-6)
     assert not _params_close(want, small_lm.step(st, a), small_lm.lr, 0.1)
+
+
+def test_grad_stats_batches_the_domains_only_from_batched_from_on(small_lm, monkeypatch):
+    import bench.lm.problem as lmp
+
+    calls = []
+    real = lmp.per_domain_gradients
+    monkeypatch.setattr(lmp, "per_domain_gradients", lambda *a: calls.append(1) or real(*a))
+    st = small_lm.init_state(0)
+    small_lm.grad_stats(st)
+    assert not calls  # 3 domains: one backward per domain
+    monkeypatch.setattr(lmp, "BATCHED_FROM", 3)
+    small_lm.grad_stats(st)
+    assert calls == [1]
