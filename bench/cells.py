@@ -11,17 +11,17 @@ the key: they say where a result is shown, not what was computed.
 
 from __future__ import annotations
 
-import functools
 import hashlib
-import importlib.util
 import json
 import math
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 
 from tandem_ref.errors import BadInput
+
+from .scoring import scorer_version
+from .versions import code_version
 
 # Bump when what a cell records changes (columns, logging rule): it enters every key.
 CELL_FORMAT = 1
@@ -77,31 +77,8 @@ def key_of(config: dict) -> str:
     return hashlib.sha256(canonical(config).encode()).hexdigest()[:20]
 
 
-@functools.lru_cache(maxsize=None)
-def code_version(*modules: str) -> str:
-    """Hash of the source of the named modules or packages (every .py file under a package): the
-    version of code that has no version number of its own, such as theory's exact optima, scores
-    and claims. Found without importing them."""
-    h = hashlib.sha256()
-    for name in modules:
-        spec = importlib.util.find_spec(name)
-        if spec is None or not spec.origin:
-            h.update(f"{name}:absent".encode())
-            continue
-        if spec.submodule_search_locations:
-            roots = [Path(d) for d in spec.submodule_search_locations]
-            files = sorted((p.relative_to(r).as_posix(), p) for r in roots for p in r.rglob("*.py"))
-        else:
-            files = [(Path(spec.origin).name, Path(spec.origin))]
-        for rel, path in files:
-            h.update(f"{name}/{rel}".encode() + b"\0" + path.read_bytes())
-    return h.hexdigest()[:12]
-
-
 def run_config(cell: Cell, problem, method) -> dict:
     """The canonical config of a run cell, given its built problem and method."""
-    from bench.scoring import scorer_version
-
     return {"format": CELL_FORMAT, "kind": "run",
             "problem": {"name": cell.problem, "params": cell.problem_params,
                         "domains": list(problem.domains), "fingerprint": problem.fingerprint()},

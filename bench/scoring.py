@@ -18,8 +18,8 @@ import numpy as np
 
 from tandem_ref.errors import unknown
 
-from .cells import code_version
 from .results import write_json
+from .versions import code_version
 
 
 def _exact(problem, cache: Path | None = None):

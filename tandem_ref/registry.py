@@ -1,4 +1,6 @@
-"""Names to methods. Adding a method is one small file in ``tandem_ref/methods`` and one line here.
+"""Names to methods. Adding a method is one small file in ``tandem_ref/methods`` and one line here, or,
+from another package, one ``register(name, "module:Class")`` call where that package is imported (the
+exact optimum, "oracle", registers from ``theory``, which holds the solvers it needs).
 
 Entries are "module:Class" strings, imported on first use, so listing needs no optional deps."""
 
@@ -20,9 +22,15 @@ METHODS: dict[str, str] = {
     "regmix": "tandem_ref.methods.regmix:RegMix",
     "mixing-laws": "tandem_ref.methods.mixing_laws:MixingLaws",
     "random-search": "tandem_ref.methods.random_search:RandomSearch",
-    "oracle": "tandem_ref.methods.oracle:Oracle",
     "fixed": "tandem_ref.methods.fixed:Fixed",
 }
+
+
+def register(name: str, target: str) -> None:
+    """Add a method under ``name`` ("module:Class", imported on first use); a name is registered once."""
+    if METHODS.get(name, target) != target:
+        raise ValueError(f"method {name!r} is already registered as {METHODS[name]}")
+    METHODS[name] = target
 
 
 def method_class(name: str):

@@ -1,6 +1,7 @@
 import numpy as np
 import pytest
 
+import theory  # noqa: F401  (registers the methods that need its exact solvers: "oracle")
 from tandem_ref import QuadraticProblem
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 
 # Packages that add listings: "module:function" taking the section name ("all", "problems", ...)
-# and printing its lines. Missing modules are skipped so the list works while parts are built.
+# and printing its lines.
 LISTERS = ["bench.problems:print_listing", "bench.suites:print_listing"]
 
 
@@ -24,13 +24,7 @@ def run(args) -> int:
             print(f"  {key:16s} {cls.summary}")
     for entry in LISTERS:
         module, fn = entry.split(":")
-        try:
-            mod = importlib.import_module(module)
-        except ModuleNotFoundError as e:
-            if e.name and module.startswith(e.name):
-                continue
-            raise
-        getattr(mod, fn)(what)
+        getattr(importlib.import_module(module), fn)(what)
     return 0
 
 

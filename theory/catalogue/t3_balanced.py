@@ -7,7 +7,7 @@ from scipy.optimize import minimize_scalar
 
 from .. import exact
 from ..families import make
-from .common import bootstrap_slope, l1, row, run_method, slope
+from .common import bootstrap_slope, row, run_method, slope
 
 # DoGE's code default mu = 0.01 (step 100 on W = lr <g_i, g_val> / mean ||g||) is tuned for LM learning rates;
 # on these problems it is unstable (theory.md 3.4), so the fixed-point claims use mu = 1 and the last iterate.
@@ -144,6 +144,3 @@ def T3_7(profile="quick"):
         rows.append(row("T3.7", f"{name}: last iterate uniform", "same, T=3000", "max |alpha_T - 1/M|", 0.0, last[1],
                         last[1] <= 1e-10, note="tolerance 1e-10"))
     return rows
-
-
-_ = l1

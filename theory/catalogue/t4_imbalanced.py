@@ -7,8 +7,8 @@ from scipy.optimize import minimize_scalar
 
 from .. import exact
 from ..families import make
-from ..families.regression import expected_qp, expected_risk, two_domain_optimum
-from .common import l1, row, run_method, slope
+from ..families.regression import expected_risk, two_domain_optimum
+from .common import row, run_method, slope
 
 
 def T4_1(profile="quick"):
@@ -149,6 +149,3 @@ def T4_5(profile="quick"):
     return [row("T4.5", "tabular: scarce domain down-weighted", f"D, {seeds} seeds, n3 in {n3s}",
                 "mean alpha*_3 (increasing; < 0.25 at 50; in [0.31, 0.36] at 5000)", "increasing", mean[0], holds,
                 ci=(float(mean[0]), float(mean[-1])), note="means " + ", ".join(f"{x:.3f}" for x in mean))]
-
-
-_ = (l1, expected_qp)

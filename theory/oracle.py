@@ -2,16 +2,18 @@
 problem (research/theory.md sections 1 and 5), so every table has a ceiling. It trains nothing; its cost is 0.
 
 alpha* comes from ``theory.exact.optimum(problem)`` (the section 5 recipe, certified by a Frank-Wolfe gap).
-``tandem_ref`` imports nothing from ``theory`` at module import time (DESIGN.md, direction of imports):
-the import inside ``mixture`` below is the one allowed exception, lazy, at run time only. A problem
-without an exact optimum (the LM, or any problem theory cannot solve) raises BadInput naming it.
+It lives with the exact solvers and is registered from here (``theory/__init__.py``), so ``tandem_ref``
+never imports ``theory``. A problem without an exact optimum (the LM, or any problem theory cannot solve)
+raises BadInput naming it.
 """
 
 import numpy as np
 
-from ..errors import BadInput
-from ..simplex import validate_mixture
-from .base import FixedMixtureMethod
+from tandem_ref.errors import BadInput
+from tandem_ref.methods.base import FixedMixtureMethod
+from tandem_ref.simplex import validate_mixture
+
+from .exact import optimum
 
 
 class Oracle(FixedMixtureMethod):
@@ -20,13 +22,6 @@ class Oracle(FixedMixtureMethod):
 
     def mixture(self, problem):
         label = getattr(problem, "name", None) or type(problem).__name__
-        try:
-            from theory.exact import optimum  # lazy: the one allowed tandem_ref -> theory import
-        except ModuleNotFoundError as e:
-            if e.name and e.name.startswith("theory"):
-                raise BadInput(f"method 'oracle': problem {label!r} has no exact optimum "
-                               "(the theory package is not installed)") from None
-            raise
         try:
             opt = optimum(problem)
         except (AttributeError, NotImplementedError, TypeError, BadInput) as e:
