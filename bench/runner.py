@@ -108,23 +108,15 @@ def _kept(n: int, points: int) -> list[int]:
 
 
 def _trace(cell: Cell, problem, method, state_path: Path):
-    from tandem_ref.loop import load_state, save_state
-    from tandem_ref.methods.base import OnlineMethod
+    """The method's Trace; a long cell (``checkpoint_every``) saves its state every that many updates (or
+    probe runs) and resumes from it: any method (``tandem_ref.resume``). A torn or tampered state is
+    never resumed from: the cell starts over."""
+    from tandem_ref.resume import drive
 
-    if not isinstance(method, OnlineMethod) or not cell.checkpoint_every:
+    if not cell.checkpoint_every:
         return method.run(problem, cell.budget, cell.seed)
-    st = None
-    if state_path.exists():
-        try:
-            st = load_state(problem, state_path)
-        except BadInput as e:  # a torn or tampered checkpoint: start the cell over, never resume from it
-            warnings.warn(f"{e}: starting the cell over", stacklevel=1)
-            state_path.unlink(missing_ok=True)
-    st = st if st is not None else method.start(problem, cell.budget, cell.seed)
-    while not st.done:
-        st = method.advance(problem, st, stop_after=cell.checkpoint_every)
-        if not st.done:
-            save_state(problem, st, state_path)
+    st = drive(method, problem, cell.budget, cell.seed, path=state_path, chunk=cell.checkpoint_every,
+               restart_unreadable=True)
     return method.trace(problem, st)
 
 

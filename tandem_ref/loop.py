@@ -72,6 +72,10 @@ class LoopState:
     def done(self) -> bool:
         return self.steps >= self.budget
 
+    @property
+    def progress(self) -> str:
+        return f"{self.steps}/{self.budget} proxy steps"
+
 
 LOG_KEYS = ("steps", "alpha", "alpha_avg", "scores", "twin_distance", "penalty_gap", "grad_steps")
 

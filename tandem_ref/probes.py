@@ -177,6 +177,10 @@ class ProbeState:
     def done(self) -> bool:
         return self.n_done >= len(self.mixtures)
 
+    @property
+    def progress(self) -> str:
+        return f"{self.n_done}/{len(self.mixtures)} probe runs"
+
 
 def save_probes(st: ProbeState, path) -> None:
     meta = {"budget": st.budget, "seed": st.seed, "probe_steps": st.probe_steps, "n_done": st.n_done,
@@ -186,11 +190,15 @@ def save_probes(st: ProbeState, path) -> None:
 
 
 def load_probes(path) -> ProbeState:
-    with np.load(path, allow_pickle=False) as z:
-        arrays = {k: z[k] for k in z.files}
-    meta = json.loads(arrays.pop("meta").tobytes().decode())
-    return ProbeState(arrays["mixtures"], arrays["losses"], arrays["grad_steps"], meta["budget"], meta["seed"],
-                      meta["probe_steps"], meta["n_done"], meta["cost"])
+    """The state ``save_probes`` wrote; anything else is refused with one line naming the file."""
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            arrays = {k: z[k] for k in z.files}
+        meta = json.loads(arrays.pop("meta").tobytes().decode())
+        return ProbeState(arrays["mixtures"], arrays["losses"], arrays["grad_steps"], meta["budget"], meta["seed"],
+                          meta["probe_steps"], meta["n_done"], meta["cost"])
+    except Exception as e:  # not an npz of ours: zip, pickle, JSON, key or shape errors
+        raise BadInput(f"checkpoint {path}: unreadable ({type(e).__name__}: {e}); delete it to start over") from None
 
 
 class ProbeMethod(Method):
@@ -260,5 +268,12 @@ class ProbeMethod(Method):
                      grad_steps=st.grad_steps.copy(), output=a, alpha_last=a.copy(), alpha_average=a.copy(),
                      cost=dict(st.cost))
 
-    def run(self, problem, budget: int, seed: int = 0) -> Trace:
-        return self.trace(problem, self.advance(problem, self.start(problem, budget, seed)))
+    def save(self, problem, state: ProbeState, path) -> None:
+        save_probes(state, path)
+
+    def load(self, problem, path) -> ProbeState:
+        st = load_probes(path)
+        if st.mixtures.shape[1:] != (len(problem.domains),):
+            raise BadInput(f"checkpoint {path}: probes over {st.mixtures.shape[-1]} domains, the problem has "
+                           f"{len(problem.domains)}; delete it to start over")
+        return st

@@ -1,12 +1,20 @@
-"""What every method shares: named parameters with defaults, and ``run(problem, budget, seed)``.
+"""What every method shares: named parameters with defaults, and a resumable run.
 
 A method file reads like its paper's algorithm box: it picks a schedule, a signal and an update
-(``OnlineMethod``) or returns a mixture directly (``FixedMixtureMethod``); it has no loop of its own.
+(``OnlineMethod``), probes and a fit (``tandem_ref.probes.ProbeMethod``), or returns a mixture
+directly (``FixedMixtureMethod``); it has no loop of its own.
+
+Every method runs the same way (``tandem_ref.resume.drive``): ``start`` makes its state, ``advance``
+runs it on (``stop_after`` updates or probe runs at a time) until ``state.done``, ``save``/``load``
+write and read the state atomically (npz plus JSON, no pickle; a resumed run is bitwise the
+uninterrupted one), and ``trace`` turns the finished state into the Trace; ``run`` is all of it.
 """
 
 from __future__ import annotations
 
+import json
 import numbers
+from dataclasses import dataclass
 from typing import ClassVar
 
 import numpy as np
@@ -86,25 +94,74 @@ class Method:
         if not (isinstance(v, (int, float)) and not isinstance(v, bool) and 0.0 <= v < 1.0):
             raise BadInput(f"method {self.name!r}: parameter {name!r} must be a number in [0, 1), got {v!r}")
 
-    def run(self, problem, budget: int, seed: int = 0) -> Trace:
+    # --- the resumable run ------------------------------------------------------------------------
+    def start(self, problem, budget: int, seed: int = 0):
         raise NotImplementedError
+
+    def advance(self, problem, state, stop_after: int | None = None):
+        raise NotImplementedError
+
+    def trace(self, problem, state) -> Trace:
+        raise NotImplementedError
+
+    def save(self, problem, state, path) -> None:
+        raise NotImplementedError
+
+    def load(self, problem, path):
+        raise NotImplementedError
+
+    def run(self, problem, budget: int, seed: int = 0) -> Trace:
+        return self.trace(problem, self.advance(problem, self.start(problem, budget, seed)))
 
     def __repr__(self):
         return f"{self.name}({', '.join(f'{k}={v!r}' for k, v in self.params.items())})"
 
 
+@dataclass
+class FixedState:
+    """The state of a method that trains nothing: done once advanced."""
+
+    budget: int
+    seed: int
+    done: bool = False
+
+    @property
+    def progress(self) -> str:
+        return "done" if self.done else "to do"
+
+
 class FixedMixtureMethod(Method):
-    """A method that returns a mixture without training anything (uniform, natural, oracle)."""
+    """A method that returns a mixture without training anything (uniform, natural, fixed, oracle)."""
 
     def mixture(self, problem) -> np.ndarray:
         raise NotImplementedError
 
-    def run(self, problem, budget: int, seed: int = 0) -> Trace:
+    def start(self, problem, budget: int, seed: int = 0) -> FixedState:
+        return FixedState(int(budget), int(seed))
+
+    def advance(self, problem, state: FixedState, stop_after: int | None = None) -> FixedState:
+        state.done = True
+        return state
+
+    def save(self, problem, state: FixedState, path) -> None:
+        meta = {"budget": state.budget, "seed": state.seed, "done": state.done, "format": 1}
+        loop.write_npz_atomic(path, {"meta": np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)})
+
+    def load(self, problem, path) -> FixedState:
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                meta = json.loads(z["meta"].tobytes().decode())
+            return FixedState(int(meta["budget"]), int(meta["seed"]), bool(meta["done"]))
+        except Exception as e:  # not an npz of ours
+            raise BadInput(f"checkpoint {path}: unreadable ({type(e).__name__}: {e}); "
+                           "delete it to start over") from None
+
+    def trace(self, problem, state: FixedState) -> Trace:
         a = np.asarray(self.mixture(problem), dtype=np.float64)
         m = len(a)
         empty = np.zeros((0, m))
-        return Trace(method=self.name, params=dict(self.params), domains=list(problem.domains), seed=seed,
-                     budget=budget, steps=np.zeros(0, dtype=np.int64), alpha=empty, alpha_avg=empty,
+        return Trace(method=self.name, params=dict(self.params), domains=list(problem.domains), seed=state.seed,
+                     budget=state.budget, steps=np.zeros(0, dtype=np.int64), alpha=empty, alpha_avg=empty,
                      scores=empty, twin_distance=np.zeros(0), penalty_gap=np.zeros(0),
                      grad_steps=np.zeros(0, dtype=np.int64), output=a, alpha_last=a.copy(),
                      alpha_average=a.copy(), cost={"grad_steps": 0, "forward_evals": 0, "examples": 0,
@@ -125,6 +182,12 @@ class OnlineMethod(Method):
 
     def trace(self, problem, state: LoopState) -> Trace:
         return loop.trace_of(state, self.spec(problem), self.name, dict(self.params), problem.domains)
+
+    def save(self, problem, state: LoopState, path) -> None:
+        loop.save_state(problem, state, path)
+
+    def load(self, problem, path) -> LoopState:
+        return loop.load_state(problem, path)
 
     def run(self, problem, budget: int, seed: int = 0, alpha0=None) -> Trace:
         return self.trace(problem, self.advance(problem, self.start(problem, budget, seed, alpha0)))

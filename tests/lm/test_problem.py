@@ -263,3 +263,16 @@ def test_stage_two_is_systematic_by_default_and_sample_on_request(toy_corpus):
     assert p.stage_two(a)["loss"] != q.stage_two(a)["loss"]
     with pytest.raises(BadInput, match="stage_two_sampling"):
         lm_problem(0, stage_two_sampling="multinomial", **kw)
+
+
+def test_an_offline_method_checkpoints_and_resumes_too(toy_corpus, tmp_path):
+    """`mix --checkpoint` with a probe method writes its probes after each one and resumes from them."""
+    p = lm_problem(0, corpus=toy_corpus, model="micro", seq_len=32, batch_size=6, warmup=2)
+    m = get_method("random-search", probes=3)
+    path = tmp_path / "rs.npz"
+    ref = m.run(p, 4, 1)
+    st = m.advance(p, m.start(p, 4, 1), stop_after=1)
+    m.save(p, st, path)
+    (tmp_path / "rs.npz.json").write_text(json.dumps(checkpoint._identity(m, p, 4, 1), default=str))
+    tr, proxy = checkpoint.run(m, p, 4, 1, path=path, every=1)
+    assert tr.equal(ref) and proxy is None and m.load(p, path).n_done == 3
