@@ -5,7 +5,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bench.report.markdown import readme_digest_block
+from bench.report.markdown import PERF_END, PERF_START, perf_table, readme_digest_block
 
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text()
@@ -14,6 +14,12 @@ README = (ROOT / "README.md").read_text()
 def test_claims_block_is_the_committed_digest():
     digest = (ROOT / "results" / "tables" / "claims_digest.md").read_text().strip("\n")
     assert readme_digest_block(README) == digest, "run: tandem-bench report --out results --readme README.md"
+
+
+def test_perf_block_is_the_committed_gate_table():
+    table = perf_table((ROOT / "results" / "perf" / "summary.md").read_text())
+    block = README[README.index(PERF_START) + len(PERF_START):README.index(PERF_END)].strip("\n")
+    assert table and block == table, "run: tandem-bench report --out results --readme README.md"
 
 
 def test_every_local_link_exists():

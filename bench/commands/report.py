@@ -9,7 +9,7 @@ from tandem_ref.errors import BadInput
 
 def run(args) -> int:
     from bench.report import build
-    from bench.report.markdown import readme_digest_block, update_readme
+    from bench.report.markdown import perf_table, readme_digest_block, update_readme
 
     if args.readme is not None:
         if not args.readme.is_file():
@@ -22,7 +22,9 @@ def run(args) -> int:
             raise BadInput(f"--readme: the results in {args.out} hold no claim verdicts (report.md was written; "
                            "the README was left as it was)")
         paper = args.out / "tables" / "lm_paper.md"
-        update_readme(args.readme, digest.read_text(), paper.read_text() if paper.is_file() else None)
+        perf = args.out / "perf" / "summary.md"
+        update_readme(args.readme, digest.read_text(), paper.read_text() if paper.is_file() else None,
+                      perf_table(perf.read_text()) if perf.is_file() else None)
         print(args.readme)
     return 0
 

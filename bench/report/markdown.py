@@ -125,12 +125,27 @@ def _replace_block(text: str, start: str, end: str, body: str) -> str:
     return text[:i + len(start)] + "\n" + body.strip("\n") + "\n" + text[j:]
 
 
-def update_readme(readme: Path, digest_md: str, lm_paper_md: str | None = None) -> None:
-    """Put the claims digest (and the LM-beside-the-paper table, where the README has its block)
-    between the README's markers, so the README shows what results/ holds."""
+PERF_START, PERF_END = "<!-- perf:start -->", "<!-- perf:end -->"
+
+
+def perf_table(summary_md: str) -> str:
+    """The verdict table of results/perf/summary.md (its first Markdown table)."""
+    lines = summary_md.splitlines()
+    start = next((i for i, line in enumerate(lines) if line.startswith("| benchmark")), None)
+    if start is None:
+        return ""
+    end = next((i for i in range(start, len(lines)) if not lines[i].startswith("|")), len(lines))
+    return "\n".join(lines[start:end])
+
+
+def update_readme(readme: Path, digest_md: str, lm_paper_md: str | None = None, perf_md: str | None = None) -> None:
+    """Put the claims digest (and, where the README has their blocks, the LM-beside-the-paper table and
+    the performance gate's table) between the README's markers, so the README shows what results/ holds."""
     text = readme.read_text()
     readme_digest_block(text)  # checks the markers
     text = _replace_block(text, DIGEST_START, DIGEST_END, digest_md)
     if lm_paper_md is not None:
         text = _replace_block(text, LM_START, LM_END, lm_paper_md)
+    if perf_md:
+        text = _replace_block(text, PERF_START, PERF_END, perf_md)
     write_atomic(readme, text.encode())
