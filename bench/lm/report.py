@@ -43,7 +43,8 @@ DECIDING = "lm"  # the profile whose rows decide the LM claims
 # (research/tandem_paper.md section 5). The paper gives no number for the multi-stage setting.
 PAPER = {"lm-restricted": math.log(28.07) / math.log(31.53) - 1, "lm-sft": 0.208 / 0.231 - 1}
 PAPER_TEXT = {"lm-restricted": "Table 3: ppl 28.07 vs 31.53", "lm-sft": "Table 5: test loss 0.208 vs 0.231",
-              "lm-abundant": "Table 3 (upper): TANDEM on par with uniform", "lm-multistage": "no number reported"}
+              "lm-abundant": "Table 3 (upper): TANDEM on par with uniform",
+              "lm-multistage": "no number reported"}
 
 _CLAIMS = {  # base suite name -> (id, claim text, column kind, subject, comparators)
     "lm-abundant": ("LM-1", "uniform is not beaten with abundant data (Prop. 1)", "avg", None, ()),
@@ -420,7 +421,10 @@ def paper_rows(data) -> list[list[str]]:
         p = stats.paired(paired(fin, col, "tandem"))
         verdict = stats.superiority(p)
         paper = PAPER.get(suite)
-        rows.append([suite, PAPER_TEXT.get(suite, ""), "–" if paper is None else f"{100 * paper:+.1f}%",
+        effect, whose = effect_of_interest(suite, sd.manifest)
+        text = PAPER_TEXT.get(suite, "") + (f" (declared effect of interest {100 * effect:+.1f}%)"
+                                            if paper is None and effect is not None else "")
+        rows.append([suite, text, "–" if paper is None else f"{100 * paper:+.1f}%",
                      stats.fmt_interval(m, lo, hi) + "%",
                      f"{100 * p.mde / fin.loc[fin['method'] == BASELINE, col].mean():.2f}%",
                      "TANDEM better" if verdict == "holds" else "TANDEM worse" if verdict == "contradicted"
