@@ -29,6 +29,11 @@ def test_verdicts():
     assert judge(Measurement("a", 3.5, target=2.5, known_miss=True), baseline=3.0).verdict == "regressed"
 
 
+def test_a_ratio_of_ratios_is_judged_against_its_target_only():
+    assert judge(Measurement("g", 1.24, target=1.3, regression=False), baseline=1.13).verdict == "ok"
+    assert judge(Measurement("g", 1.35, target=1.3, regression=False), baseline=1.13).verdict == "misses target"
+
+
 def test_absolute_times_are_recorded_with_their_verdict_and_never_fail():
     slow = judge(Measurement("t", 120.0, target=60.0, gated=False), baseline=10.0)
     assert slow.verdict == "recorded: misses target" and not slow.failed and slow.baseline is None
@@ -59,9 +64,12 @@ def _core_bench(env):
                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
 
 
+@pytest.mark.slow  # judged against the stored baseline of another machine: run where the baseline was taken
 def test_a_busy_process_beside_it_does_not_fail_the_gate():
     """Two spinning processes (every core of a 2-core machine busy) while the core benchmark runs: its
-    ratio is two timings of one process, so the load slows both alike and the gate passes."""
+    ratio is two timings of one process, so the load slows both alike and the gate passes. (Measured on
+    2026-12-02: it passed beside four busy processes; but two quiet runs three minutes apart gave 1.97
+    and 2.25 for this ratio, so its 10% regression tolerance is itself too tight: issue 13.)"""
     spin = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(2)]
     try:
         r = _core_bench(dict(os.environ))

@@ -23,8 +23,9 @@ def record_ratio(benchmark):
     """record_ratio(name, ratio, target=None, higher_is_better=False, seconds=None, note='', known_miss=False,
     gated=True)"""
 
-    def record(name, ratio, target=None, higher_is_better=False, seconds=None, note="", known_miss=False, gated=True):
-        m = gate.Measurement(name, float(ratio), target, higher_is_better, seconds, note, known_miss, gated)
+    def record(name, ratio, target=None, higher_is_better=False, seconds=None, note="", known_miss=False, gated=True,
+               regression=True):
+        m = gate.Measurement(name, float(ratio), target, higher_is_better, seconds, note, known_miss, gated, regression)
         _MEASURED.append(m)
         benchmark.extra_info.update({"ratio": m.ratio, "target": target})
         return m
