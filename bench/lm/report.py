@@ -421,7 +421,7 @@ def paper_rows(data) -> list[list[str]]:
         p = stats.paired(paired(fin, col, "tandem"))
         verdict = stats.superiority(p)
         paper = PAPER.get(suite)
-        effect, whose = effect_of_interest(suite, sd.manifest)
+        effect, _ = effect_of_interest(suite, sd.manifest)
         text = PAPER_TEXT.get(suite, "") + (f" (declared effect of interest {100 * effect:+.1f}%)"
                                             if paper is None and effect is not None else "")
         rows.append([suite, text, "–" if paper is None else f"{100 * paper:+.1f}%",
