@@ -15,7 +15,7 @@ from theory.families import make as make_family
 
 PROBLEMS: dict[str, str] = {
     # the small LM (bench/lm): text domains of the embedded corpus, and the supervised tasks
-    "lm": "bench.lm.problem:lm_problem",
+    "lm": "bench.lm.build:lm_problem",
     "lm-sft": "bench.lm.sft:sft_problem",
 }
 

@@ -223,3 +223,9 @@ def read_table(suite_dir: Path) -> pd.DataFrame:
     except Exception as e:  # truncated or not a parquet file at all
         raise BadInput(f"results table {path}: unreadable ({type(e).__name__}); rerun the suite to rebuild "
                        "it") from None
+
+
+def optima_dir(cells_dir: Path) -> Path:
+    """Where the exact optima the scorers compute are kept: ``OUT/.cache/optima`` for the cells of
+    any suite under ``OUT`` (``OUT/SUITE/cells``), so every suite of one results root shares them."""
+    return Path(cells_dir).parent.parent / ".cache" / "optima"

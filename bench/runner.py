@@ -13,50 +13,19 @@ from __future__ import annotations
 
 import os
 import time
-import traceback
-import warnings
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from multiprocessing import get_context
 from pathlib import Path
 
-import numpy as np
-
 from tandem_ref.errors import BadInput
 
 from . import results
-from .cells import Cell, claim_config, key_of, run_config
+from .cells import Cell, key_of
+from .compute import Planned, _compute_in_worker, compute, config_of
 from .progress import Progress
 from .provenance import provenance
-from .suites import PROFILES, Suite, expand, folder, selects, study_for_profile
-
-
-@dataclass
-class Planned:
-    key: str
-    cell: Cell
-    config: dict
-
-
-def build(cell: Cell):
-    """The problem and method of a run cell. "problem.seed" fixes the instance across run seeds."""
-    from tandem_ref.registry import get_method
-
-    from .problems import make_problem
-
-    params = dict(cell.problem_params)
-    instance_seed = params.pop("seed", cell.seed)
-    problem = make_problem(cell.problem, instance_seed, params)
-    method = get_method(cell.method, **cell.method_params)
-    return problem, method
-
-
-def config_of(cell: Cell, built=None) -> dict:
-    if cell.kind == "claim":
-        return claim_config(cell)
-    problem, method = built or build(cell)
-    return run_config(cell, problem, method)
+from .suites import Suite, expand, folder
 
 
 def plan(suite: Suite, profile: str, out: Path | None = None, pending: list | None = None) -> list[Planned]:
@@ -96,118 +65,13 @@ def plan(suite: Suite, profile: str, out: Path | None = None, pending: list | No
     return [Planned(key(c), c, config_of(c)) for c in out_cells]
 
 
-# --- computing one cell ------------------------------------------------------------------------
-
-def _kept(n: int, points: int) -> list[int]:
-    """Indices of the logged updates kept: evenly spaced, always the last (points = 0: all)."""
-    if n == 0:
-        return []
-    if points <= 0 or points >= n:
-        return list(range(n))
-    return sorted({int(round(x)) for x in np.linspace(n - 1, 0, points)[::-1]} | {n - 1})
-
-
-def _trace(cell: Cell, problem, method, state_path: Path):
-    """The method's Trace; a long cell (``checkpoint_every``) saves its state every that many updates (or
-    probe runs) and resumes from it: any method (``tandem_ref.resume``). A torn or tampered state is
-    never resumed from: the cell starts over."""
-    from tandem_ref.resume import drive
-
-    if not cell.checkpoint_every:
-        return method.run(problem, cell.budget, cell.seed)
-    st = drive(method, problem, cell.budget, cell.seed, path=state_path, chunk=cell.checkpoint_every,
-               restart_unreadable=True)
-    return method.trace(problem, st)
-
-
-def _run_rows(cell: Cell, problem, method, state_path: Path) -> list[dict]:
-    from .scoring import make_scorer
-
-    score = make_scorer(cell.score, problem, cache=state_path.parent.parent.parent / ".cache" / "optima")
-    tr = _trace(cell, problem, method, state_path)
-    all_rows = tr.rows()
-    row_score = (lambda alpha: {}) if getattr(score, "final_only", False) else score
-    rows = [{**all_rows[t], **row_score(tr.alpha[t]), "final": False} for t in _kept(len(all_rows), cell.log_points)]
-    # The method's answer (the last or the averaged mixture) as one more row, with the cost.
-    scores = tr.scores[len(tr.scores) // 2:]
-    final = {"update": len(all_rows), "step": int(tr.steps[-1]) if len(tr.steps) else 0,
-             "grad_steps": int(tr.cost.get("grad_steps", 0)), "final": True,
-             # spread of the signal over the second half of the run (paper Fig. 8)
-             "signal_var": float(np.mean(np.var(scores, axis=0))) if len(scores) > 1 else np.nan,
-             "twin_distance": float(np.nanmean(tr.twin_distance)) if np.any(np.isfinite(tr.twin_distance))
-             else np.nan}
-    for j, d in enumerate(tr.domains):
-        final[f"alpha.{d}"] = float(tr.output[j])
-        final[f"alpha_last.{d}"] = float(tr.alpha_last[j])
-        final[f"alpha_avg.{d}"] = float(tr.alpha_average[j])
-    final.update(score(tr.output))
-    final.update({f"cost.{k}": v for k, v in tr.cost.items()})
-    rows.append(final)
-    if not np.all(np.isfinite(tr.output)):
-        raise FloatingPointError(f"diverged: the returned mixture is not finite ({tr.output})")
-    bad = [k for k in ("F", "regret") if k in final and not np.isfinite(final[k])]
-    if bad:
-        raise FloatingPointError(f"diverged: {', '.join(bad)} not finite at the returned mixture")
-    return rows
-
-
-def _claim_rows(cell: Cell) -> list[dict]:
-    from theory.claims import CLAIMS
-
-    return [dict(r) for r in CLAIMS[cell.method](cell.method_params["profile"])]
-
-
-def compute(planned: Planned, cells_dir: Path) -> dict:
-    """Compute one cell and store its record atomically; never raises for a failing cell."""
-    cell, t0 = planned.cell, time.perf_counter()
-    state_path = cells_dir / f"{planned.key}.state.npz"
-    rows, status, reason, prov = [], "ok", "", provenance()
-    try:
-        with warnings.catch_warnings(), np.errstate(all="ignore"):
-            warnings.simplefilter("ignore", RuntimeWarning)  # overflow on the way to a NaN: reported below
-            if cell.kind == "claim":
-                rows = _claim_rows(cell)
-            else:
-                built = build(cell)
-                planned_problem = planned.config["problem"]
-                if (built[0].fingerprint(), list(built[0].domains)) != (planned_problem["fingerprint"],
-                                                                        planned_problem["domains"]):
-                    raise RuntimeError("the problem differs from the one planned: it is not a deterministic "
-                                       "function of its seed and parameters")
-                prov = provenance(built[0])
-                rows = _run_rows(cell, *built, state_path)
-    except BadInput as e:
-        # names and parameters were checked when planning; this is a method that cannot run on this
-        # problem (the natural mixture of a problem without domain sizes): not a failure of the method
-        status, rows, reason = "inapplicable", [], str(e)
-    except Exception as e:  # the sweep goes on: the reason is the result
-        status, rows = "failed", []
-        reason = (f"{type(e).__name__}: {e}".strip().splitlines() or [""])[0][:500]
-        if not isinstance(e, FloatingPointError):  # a bug: say where
-            frame = traceback.extract_tb(e.__traceback__)[-1]
-            reason += f" ({Path(frame.filename).name}:{frame.lineno})"
-    record = {"key": planned.key, "config": planned.config, "cell": cell.as_dict(), "status": status,
-              "reason": reason, "rows": rows, "provenance": prov, "wall_s": time.perf_counter() - t0,
-              "finished": datetime.now(timezone.utc).isoformat(timespec="seconds")}
-    results.write_json(cells_dir / f"{planned.key}.json", record)
-    state_path.unlink(missing_ok=True)
-    return record
-
-
-def _compute_in_worker(key: str, cell: dict, config: dict, cells_dir: str) -> tuple[str, str]:
-    rec = compute(Planned(key, Cell.from_dict(cell), config), Path(cells_dir))
-    return rec["key"], rec["status"]
-
-
 # --- a sweep ------------------------------------------------------------------------------------
 
 def write_manifest(suite_dir: Path, suite: Suite, profile: str, planned: list[Planned]) -> None:
     results.write_json(suite_dir / "manifest.json", {
         "suite": suite.name, "profile": profile, "description": suite.description,
-        "studies": [{k: v for k, v in study_for_profile(s, profile).items()
-                     if k in ("name", "title", "figure", "notes")}
-                    for s in suite.studies if profile in s.get("profiles", PROFILES)],
-        "report": suite.report,
+        "studies": [s.at(profile).manifest_entry() for s in suite.studies if profile in s.profiles],
+        "report": suite.report.as_dict(),
         "cells": [{"key": p.key, "labels": p.cell.labels, "cell": p.cell.as_dict()} for p in planned]})
 
 
@@ -229,7 +93,7 @@ def _sweep(suite, profile, suite_dir, out, jobs, csv, retry_failed, progress, pl
     results.remove_partial(cells_dir)
     results.remove_partial(suite_dir)
     computed, bar = 0, None
-    has_select = any(selects(s) for s in suite.studies)
+    has_select = any(s.selects for s in suite.studies)
     # Rounds: a study that selects from another's results (tuned step sizes, a grid's best points)
     # is planned once its source is stored, so a round may add cells; it ends when none are left.
     while True:

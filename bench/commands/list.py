@@ -6,7 +6,7 @@ import importlib
 
 # Packages that add listings: "module:function" taking the section name ("all", "problems", ...)
 # and printing its lines.
-LISTERS = ["bench.problems:print_listing", "bench.suites:print_listing"]
+LISTERS = ["bench.problems:print_listing", "bench.commands.list:print_suites"]
 
 
 def run(args) -> int:
@@ -26,6 +26,22 @@ def run(args) -> int:
         module, fn = entry.split(":")
         getattr(importlib.import_module(module), fn)(what)
     return 0
+
+
+def print_suites(what: str) -> None:
+    """The 'suites:' section: each suite file's profiles and description (or why it cannot be read)."""
+    from bench.suites import load, suite_names
+    from tandem_ref.errors import BadInput
+
+    if what not in ("all", "suites"):
+        return
+    print("suites:")
+    for name in suite_names():
+        try:
+            s = load(name)
+            print(f"  {name:16s} [{', '.join(s.profiles)}] {s.description}")
+        except BadInput as e:
+            print(f"  {name:16s} (unreadable: {e})")
 
 
 def register(sub) -> None:

@@ -27,8 +27,9 @@ def run(args) -> int:
     import torch
 
     from bench.lm import checkpoint
+    from bench.lm.build import lm_problem
     from bench.lm.corpus import embedded_corpus, read_domains
-    from bench.lm.problem import lm_problem
+    from bench.lm.target import target_run
     from bench.results import check_out_file, write_json
     from tandem_ref.registry import get_method
 
@@ -81,7 +82,7 @@ def run(args) -> int:
         "problem": problem.fingerprint(),
     }
     if args.target_steps:
-        result["stage_two"] = problem.target_run(trace.output, args.target_steps, args.seed)
+        result["stage_two"] = target_run(problem, trace.output, args.target_steps, args.seed)
     write_json(out, result)
     print(f"wrote {out}: " + ", ".join(f"{d} {w:.3f}" for d, w in trace.weights.items()))
     return 0

@@ -45,7 +45,7 @@ def throughput(cfg: dict) -> list[dict]:
 def lm_cell(small: bool, out: Path) -> dict:
     """The first uniform cell (seed 0) of lm-restricted's gpu profile, computed as the runner does."""
     from bench.cells import key_of
-    from bench.runner import Planned, compute, config_of
+    from bench.compute import Planned, compute, config_of
     from bench.suites import expand, load
 
     cell = next(c for c in expand(load("lm-restricted"), "gpu") if c.method == "uniform" and c.seed == 0)

@@ -1,6 +1,6 @@
 """DoGE's per-domain gradient geometry without one backward call per domain.
 
-The naive path (``LMProblem.naive_grad_stats``, DoGE's code) runs one backward per domain on that
+The naive path (``grad_stats(fast=False)``, DoGE's code) runs one backward per domain on that
 domain's share of the proxy's next training batch. Here every domain's gradient comes from one vectorised call:
 ``torch.func.vmap`` over the domain axis of ``torch.func.grad`` of the domain's weighted token
 loss, so each domain's gradient is the exact gradient of its own rows (the same arithmetic as
@@ -25,7 +25,10 @@ import torch
 from torch.func import grad, vmap
 from torch.nn.attention import SDPBackend, sdpa_kernel
 
+from tandem_ref.problem import GradStats
+
 from .model import token_losses
+from .trainer import flat
 
 
 def per_domain_gradients(trainer, params, rows: list[np.ndarray], weights: list[np.ndarray]) -> torch.Tensor:
@@ -49,3 +52,44 @@ def per_domain_gradients(trainer, params, rows: list[np.ndarray], weights: list[
     with sdpa_kernel(SDPBackend.MATH):
         gs = vmap(grad(domain_loss), in_dims=(None, 0, 0))(leaves, x, w)
     return torch.cat([g.reshape(len(rows), -1).float() for g in gs], dim=1)
+
+
+def grad_stats(problem, state, fast: bool) -> GradStats:
+    """DoGE's inputs for an LM problem (``LMProblem.grad_stats``: when each path is taken): every
+    domain's gradient on its share of the proxy's next training batch (``fast``: one vectorised
+    call; else one backward per domain, as DoGE's code does), the validation gradient, their
+    alignments and norms, and ``step``, the proxy's step from those same gradients."""
+    trainer, dist, batches = problem.trainer, problem.dist, problem.batches
+    per, cursor = batches.by_domain(state)
+    weights = [mk / max(mk.sum(), 1e-300) for _, mk in per]
+    if fast:
+        G = per_domain_gradients(trainer, state.params, [r for r, _ in per], weights)
+    else:
+        P = sum(p.numel() for p in state.params)
+        G = torch.stack([flat(trainer.gradient(state.params, r[dist.rows(len(r))], wt[dist.rows(len(r))]))
+                         if len(r) else torch.zeros(P) for (r, _), wt in zip(per, weights)])
+    vr, vw = batches.val(state, 1.0)
+    vr, vw = np.concatenate(vr), np.concatenate(vw)
+    mine = dist.rows(len(vr))
+    gv = flat(trainer.gradient(state.params, vr[mine], vw[mine]))
+    T = problem.data.seq_len
+    problem.cost.add(forward_evals=1, flops=6.0 * trainer.n_params * len(vr) * T)  # the validation backward
+    n_rows = sum(len(r) for r, _ in per)
+
+    def step(coef, lr: float | None = None):
+        """The proxy's step on sum_i coef_i g_i (the batch's backward is charged here, as a step's)."""
+        g = torch.as_tensor(np.asarray(coef, dtype=np.float64), dtype=G.dtype) @ G
+        nxt = state.copy()
+        nxt.cursor = cursor.copy()
+        grads, o = [], 0
+        for p in nxt.params:
+            grads.append(g[o:o + p.numel()].view_as(p).to(p.dtype))
+            o += p.numel()
+        trainer.apply(nxt, grads, lr)
+        tokens = n_rows * T
+        problem.cost.add(grad_steps=1, examples=n_rows, tokens=tokens, flops=6.0 * trainer.n_params * tokens)
+        return nxt
+
+    Gd = G.double()
+    return GradStats(align=(Gd @ gv.double()).numpy(), norms=Gd.norm(dim=1).numpy(), val_norm=float(gv.norm()),
+                     step=step)

@@ -57,7 +57,8 @@ def selected(manifest: dict, suite: str, methods) -> list[dict]:
 
 
 def run(suite: str, source: Path, out: Path, methods, jobs: int) -> dict:
-    from ..runner import Planned, config_of, run_cells
+    from ..compute import Planned, config_of
+    from ..runner import run_cells
 
     manifest = results.read_manifest(_suite_dir(source, suite))
     entries = selected(manifest, suite, methods)

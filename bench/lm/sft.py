@@ -25,7 +25,9 @@ import numpy as np
 
 from tandem_ref.errors import BadInput, require_int
 
+from .build import lm_problem, make
 from .corpus import _stdlib_sources, licence_documents
+from .problem import Pretrained
 from .tokens import END, SPLITS, Split, TokenData
 
 TASKS = ("fn_name", "summary", "licence", "topic")
@@ -124,21 +126,20 @@ def sft_problem(seed: int = 0, *, seq_len: int = 64, tasks=TASKS, max_examples: 
                 pretrain_steps: int = 0, **settings):
     """The small GPT on 4 supervised tasks built from the embedded corpus (a mixture over tasks).
 
-    Settings as bench.lm.problem.make; ``max_examples`` caps each task's training examples;
+    Settings as bench.lm.build.make; ``max_examples`` caps each task's training examples;
     ``pretrain_steps`` > 0 starts every model (proxy, references, Stage Two) from a base model
     pre-trained that many steps on the embedded corpus (uniform over its domains, same seed), as
     the paper fine-tunes a pre-trained model; the pre-training is not charged to the mixers."""
-    from .problem import make
-
     require_int("problem 'lm-sft': seq_len", seq_len, 2)
     require_int("problem 'lm-sft': pretrain_steps", pretrain_steps, 0)
-    p = make(sft_data(seq_len, tuple(tasks), max_examples), seed, **settings)
+    data = sft_data(seq_len, tuple(tasks), max_examples)
+    p = make(data, seed, **settings)
     if pretrain_steps:
         c, t = p.trainer.config, p.trainer.train
         key = (int(pretrain_steps), c.n_layer, c.n_head, c.d_model, seq_len, p.batch_size, t.lr, t.warmup, t.device,
                t.dtype)
-        p.base = lambda s: _pretrained(s, *key)
-        p.base_id = f"python-corpus/{pretrain_steps}"
+        p = make(data, seed, base=Pretrained(lambda s: _pretrained(s, *key), f"python-corpus/{pretrain_steps}"),
+                 **settings)
     return p
 
 
@@ -147,7 +148,6 @@ def _pretrained(seed, steps, n_layer, n_head, d_model, seq_len, batch_size, lr, 
     """Parameters of a model pre-trained ``steps`` steps on the embedded corpus (uniform mixture),
     with the setting's learning rate and warm-up."""
     from .model import GPTConfig
-    from .problem import lm_problem
 
     p = lm_problem(seed, model=GPTConfig(n_layer, n_head, d_model, seq_len), seq_len=seq_len,
                    batch_size=batch_size, lr=lr, warmup=warmup, device=device, dtype=dtype)

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .problem import lm_problem
+from .build import lm_problem
 
 H200_BF16_TFLOPS = 989.0
 

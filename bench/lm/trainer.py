@@ -25,7 +25,7 @@ from torch.func import functional_call
 
 from tandem_ref.errors import BadInput
 
-from .ddp import LOCAL, Dist
+from .dist import LOCAL, Dist
 from .model import GPT, GPTConfig, token_losses
 
 

@@ -8,8 +8,8 @@ import time
 import numpy as np
 import torch
 
+from bench.lm.build import lm_problem
 from bench.lm.corpus import Corpus, Domain
-from bench.lm.problem import lm_problem
 
 _CORPORA: dict[int, Corpus] = {}
 

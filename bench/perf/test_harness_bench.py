@@ -21,9 +21,9 @@ from pathlib import Path
 import numpy as np
 
 from bench.cells import Cell, key_of
+from bench.compute import Planned, compute, config_of
 from bench.perf.gate import ROOT
 from bench.provenance import git_commit
-from bench.runner import Planned, compute, config_of
 from theory.exact import optimum
 from theory.families import make
 

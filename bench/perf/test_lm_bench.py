@@ -50,9 +50,9 @@ def _doge_times(m):
     p = problem(m)
     a = np.full(m, 1 / m)
     st = p.step(p.init_state(0), a, 2)
-    per, _ = p._batch_by_domain(st)
+    per, _ = p.batches.by_domain(st)
     rows, wts = [r for r, _ in per], [mk / mk.sum() for _, mk in per]
-    vr, vw = (np.concatenate(x) for x in p._val_batch(st, 1.0))
+    vr, vw = (np.concatenate(x) for x in p.batches.val(st, 1.0))
     fns = {"doge": lambda: p.grad_stats(st).step(a), "plain": lambda: p.step(st, a),
            "naive": lambda: p.naive_grad_stats(st).step(a), "batched": lambda: p.batched_grad_stats(st).step(a),
            "val": lambda: p.trainer.gradient(st.params, vr, vw),
@@ -161,7 +161,7 @@ def test_trainer_vs_minimal_loop(benchmark, record_ratio):
     st0 = p.init_state(0)
     batches, s = [], st0.copy()
     for _ in range(n):  # the very batches the trainer reads, drawn beforehand for the minimal loop
-        rows, w = p._train_batch(s, a)
+        rows, w = p.batches.train(s, a)
         batches.append((torch.as_tensor(rows.astype(np.int64)), torch.as_tensor(w, dtype=torch.float32)))
     model = p.trainer.module
     opt = torch.optim.AdamW(model.parameters(), lr=p.lr, betas=(0.9, 0.95), weight_decay=0.1)

@@ -7,7 +7,8 @@ import pytest
 from harness_helpers import ROOT, write_suite
 
 from bench.cells import Cell, key_of
-from bench.runner import config_of, plan
+from bench.compute import config_of
+from bench.runner import plan
 from bench.suites import load
 
 

@@ -9,7 +9,8 @@ import pytest
 from harness_helpers import comparable, write_suite
 
 from bench import results
-from bench.runner import Planned, compute, plan, sweep
+from bench.compute import Planned, compute
+from bench.runner import plan, sweep
 from bench.suites import load
 
 
@@ -83,7 +84,7 @@ def test_parallel_processes_give_the_serial_results(small_suite, tmp_path):
 
 
 def test_a_long_cell_resumes_from_its_checkpoint_bitwise(tmp_path):
-    from bench.runner import build
+    from bench.compute import build
     from tandem_ref.loop import save_state
 
     text = """

@@ -30,7 +30,7 @@ def test_methods_suite_runs_every_method_on_every_family_with_five_seeds(profile
     from tandem_ref.registry import default_method_names as method_names
 
     suite = load("methods")
-    excluded = set(bench.suites.study_for_profile(suite.studies[0], profile).get("exclude_methods", []))
+    excluded = set(suite.studies[0].at(profile).exclude_methods)
     assert profile == "quick" or not excluded  # the full profile has no exception
     cells = expand(suite, profile)
     for m in set(method_names()) - excluded:

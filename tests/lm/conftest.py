@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 import torch
 
+from bench.lm.build import lm_problem
 from bench.lm.corpus import Corpus, Domain, embedded_corpus
-from bench.lm.problem import lm_problem
 
 
 @pytest.fixture(autouse=True)

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from bench.cli import main
-from bench.lm.corpus import Corpus, Domain, corpus_table, read_domains
+from bench.lm.corpus import Corpus, Domain, read_domains
+from bench.lm.corpus_card import corpus_table
 from bench.lm.tokens import END, Stream, split_documents, tokenize, windows
 from tandem_ref.errors import BadInput
 
@@ -28,7 +29,7 @@ def test_embedded_corpus_is_deterministic(embedded):
 def test_corpus_md_is_current(embedded):
     from pathlib import Path
 
-    import bench.lm.corpus as mod
+    import bench.lm.corpus_card as mod
 
     text = Path(mod.__file__).with_name("CORPUS.md").read_text()
     assert corpus_table(embedded) in text and embedded.fingerprint in text

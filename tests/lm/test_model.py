@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 import torch
 
+from bench.lm.build import lm_problem
 from bench.lm.model import GPT, SIZES, config
-from bench.lm.problem import lm_problem
 from bench.lm.trainer import TrainConfig
 
 

@@ -6,7 +6,9 @@ import torch
 
 from bench.cli import main
 from bench.lm import checkpoint
-from bench.lm.problem import LMProblem, lm_problem
+from bench.lm.build import lm_problem
+from bench.lm.problem import LMProblem
+from bench.lm.target import stage_two, target_run
 from tandem_ref import BadInput, loop
 from tandem_ref.problem import Problem
 from tandem_ref.registry import get_method, method_names
@@ -57,7 +59,7 @@ def test_excess_loss_is_clipped_per_token_on_the_proxys_next_batch(small_lm):
     raw = small_lm.excess_loss(u, w, clip=False)
     assert np.all(clipped >= np.maximum(raw, 0) - 1e-12)  # mean of clipped tokens >= clip of the mean
     assert np.any(clipped > np.maximum(raw, 0) + 1e-6)  # and strictly somewhere: the clip is per token
-    per, cursor = small_lm._batch_by_domain(u)
+    per, cursor = small_lm.batches.by_domain(u)
     assert np.array_equal(cursor, small_lm.step(u, a).cursor)  # exactly the rows u's step reads
     for i, (rows, _) in enumerate(per):
         lu = small_lm.trainer.token_losses(u.params, rows)
@@ -101,14 +103,14 @@ def test_sampled_mixture_consumes_data_by_weight(toy_corpus):
 
 
 def test_stage_two_target_run(small_lm):
-    res = small_lm.target_run([0.6, 0.2, 0.2], 20, seed=0)
+    res = target_run(small_lm, [0.6, 0.2, 0.2], 20, seed=0)
     assert set(res["ppl"]) == {"letters", "digits", "upper"}
     assert res["avg_ppl"] == pytest.approx(np.mean(list(res["ppl"].values())))
     assert res["cost"]["tokens"] == 20 * 6 * 32 and small_lm.cost.tokens == 0  # not charged to the mixer
     assert sum(res["repetitions"].values()) > 0
-    ft = small_lm.target_run([0.6, 0.2, 0.2], 20, seed=0, finetune=("upper", 10))
+    ft = target_run(small_lm, [0.6, 0.2, 0.2], 20, seed=0, finetune=("upper", 10))
     assert ft["loss"]["upper"] < res["loss"]["upper"]
-    again = small_lm.target_run([0.6, 0.2, 0.2], 20, seed=0)
+    again = target_run(small_lm, [0.6, 0.2, 0.2], 20, seed=0)
     assert again["loss"] == res["loss"]
 
 
@@ -223,7 +225,7 @@ def test_systematic_counts_hold_every_share_at_every_prefix():
     """Weyl-sequence sampling: every step fills the batch; after n slots each domain has n alpha_i
     sequences to within the golden-ratio rotation's discrepancy bound, far inside the multinomial's
     sqrt(n alpha (1 - alpha)) (the point of using it: no sampling noise between paired mixtures)."""
-    from bench.lm.problem import systematic_counts
+    from bench.lm.batches import systematic_counts
 
     alpha = np.array([0.5, 0.3, 0.15, 0.04, 0.01])
     B, steps = 16, 800
@@ -246,7 +248,7 @@ def test_systematic_slots_are_shared_where_mixtures_agree():
     """Common random numbers: two mixtures with one seed put a slot in the same domain unless the
     slot's u falls between their cumulative boundaries, so the fraction of slots that move is the
     l1 distance between the cumulative mixtures (here 0.05 + 0.05 = 0.1 of the slots)."""
-    from bench.lm.problem import systematic_counts
+    from bench.lm.batches import systematic_counts
 
     a, b = np.array([0.4, 0.3, 0.3]), np.array([0.35, 0.35, 0.3])
     ca = np.array([systematic_counts(a, 0, t, 16) for t in range(400)])
@@ -258,9 +260,9 @@ def test_systematic_slots_are_shared_where_mixtures_agree():
 def test_stage_two_is_systematic_by_default_and_sample_on_request(toy_corpus):
     kw = dict(corpus=toy_corpus, model="micro", seq_len=32, batch_size=6, stage_two_steps=4)
     p, q = lm_problem(0, **kw), lm_problem(0, stage_two_sampling="sample", **kw)
-    assert p.stage_two_mixing == "systematic" and q.stage_two_mixing == "sample"
+    assert p.stage.sampling == "systematic" and q.stage.sampling == "sample"
     a = np.array([0.5, 0.3, 0.2])
-    assert p.stage_two(a)["loss"] != q.stage_two(a)["loss"]
+    assert stage_two(p, a)["loss"] != stage_two(q, a)["loss"]
     with pytest.raises(BadInput, match="stage_two_sampling"):
         lm_problem(0, stage_two_sampling="multinomial", **kw)
 

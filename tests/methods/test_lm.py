@@ -15,8 +15,8 @@ SMALL = {"odm": {}, "aioli": {"update_steps": 8, "lp_rounds": 1, "lp_steps": 1},
 
 @pytest.fixture
 def lm():
+    from bench.lm.build import lm_problem
     from bench.lm.corpus import Corpus, Domain
-    from bench.lm.problem import lm_problem
 
     torch.set_num_threads(1)
     rng = np.random.default_rng(0)
