@@ -32,7 +32,7 @@ from tandem_ref.errors import BadInput
 from .. import results
 from ..cells import Cell
 from ..report.tables import CLAIM_COLUMNS, markdown
-from . import report as lm_report
+from . import verdicts
 
 KERNEL_ENV = ("ATEN_CPU_CAPABILITY", "ONEDNN_MAX_CPU_ISA", "OPENBLAS_CORETYPE")
 PROVENANCE = ("torch_cpu_capability", "cpu_isa", "openblas_coretype", "aten_cpu_capability_env")
@@ -40,7 +40,7 @@ NUM = r"[−-]?\d+(?:\.\d+)?"
 
 
 def _suite_dir(root: Path, suite: str) -> Path:
-    d = Path(root) / f"{suite}@{lm_report.DECIDING}"
+    d = Path(root) / f"{suite}@{verdicts.DECIDING}"
     if not (d / "manifest.json").exists():
         raise BadInput(f"{d}: no deciding-profile results of {suite!r} to replicate (run it first)")
     return d
@@ -62,7 +62,7 @@ def run(suite: str, source: Path, out: Path, methods, jobs: int) -> dict:
 
     manifest = results.read_manifest(_suite_dir(source, suite))
     entries = selected(manifest, suite, methods)
-    target = Path(out) / f"{suite}@{lm_report.DECIDING}"
+    target = Path(out) / f"{suite}@{verdicts.DECIDING}"
     with results.writer_lock(target):
         cells_dir = target / "cells"
         cells_dir.mkdir(parents=True, exist_ok=True)
@@ -86,7 +86,7 @@ def _rows(suite_dir: Path, keys=None) -> tuple[list[list[str]], dict]:
     if keys is not None:
         table = table[table["key"].isin(keys)]
     kernels = {c: sorted(str(v) for v in table[c].dropna().unique()) for c in PROVENANCE if c in table}
-    return lm_report.claim_rows(suite_dir.name, table, None, manifest), kernels
+    return verdicts.claim_rows(suite_dir.name, table, None, manifest), kernels
 
 
 def interval_of(text: str):
@@ -104,7 +104,7 @@ def verdict_of(v: str) -> str:
 def compare(source: Path, out: Path) -> tuple[str, bool]:
     """The comparison table of every replicated suite under ``out``; (markdown, all verdicts agree)."""
     agree_all = True
-    dirs = sorted(p.parent for p in Path(out).glob(f"*@{lm_report.DECIDING}/manifest.json"))
+    dirs = sorted(p.parent for p in Path(out).glob(f"*@{verdicts.DECIDING}/manifest.json"))
     if not dirs:
         raise BadInput(f"{out}: no replicated suites (run `python -m bench.lm.replicate run SUITE` first)")
     cols = ["claim", "setting", "first run", "verdict", "replicate", "verdict ", "same verdict",
@@ -113,7 +113,7 @@ def compare(source: Path, out: Path) -> tuple[str, bool]:
     kernels = {}
     for d in dirs:
         keys = {e["key"] for e in results.read_manifest(d)["cells"]}
-        first, k1 = _rows(_suite_dir(source, lm_report.base_name(d.name)), keys)
+        first, k1 = _rows(_suite_dir(source, verdicts.base_name(d.name)), keys)
         second, k2 = _rows(d)
         kernels[d.name] = (k1, k2)
         by_row = {(r[0], r[CLAIM_COLUMNS.index("setting")]): r for r in second}

@@ -4,8 +4,13 @@ Absolute times on shared machines drift from run to run (another busy process do
 gate judges only *ratios* of two timings taken in the same process, interleaved, each the minimum of
 several rounds (a method's step against a plain step, the trainer against a minimal loop, an exact
 solve against a reference kernel of the same kind of work): load slows both sides alike. A gated
-ratio fails when it misses its target or regresses by more than ``TOLERANCE`` against the baseline
-(results/perf/baseline.json). Absolute times, and figures read from stored runs (the reproduce
+ratio fails when it misses its target or regresses against the baseline (results/perf/baseline.json)
+by more than its own tolerance: the spread of that ratio measured over repeated runs on the
+baseline's machine (``calibrate``, ``python -m bench.perf.calibrate``), never less than ``TOLERANCE``.
+Even interleaved min-of-N ratios move between quiet runs (cache and frequency states: 1.97 against
+2.25 for one ratio, three minutes apart), by different amounts for different ratios, so one fixed
+tolerance is either too tight for some (a gate that cries wolf) or too loose for others.
+Absolute times, and figures read from stored runs (the reproduce
 times from ``run.json``, the mixers' costs from the LM results), are *recorded* beside their targets
 with a verdict but never fail the gate (``gated=False``).
 """
@@ -20,7 +25,8 @@ from pathlib import Path
 
 from tandem_ref.atomic import write_atomic
 
-TOLERANCE = 0.10
+TOLERANCE = 0.10  # the least regression tolerance of any gated ratio
+SPREAD_FACTOR = 2.0  # tolerance = this x the relative range of the calibration runs (see calibrate)
 ROOT = Path(__file__).resolve().parents[2]
 BASELINE = ROOT / "results" / "perf" / "baseline.json"
 SUMMARY = ROOT / "results" / "perf" / "summary.md"
@@ -49,13 +55,15 @@ class Verdict:
     verdict: str  # "ok", "misses target", "regressed", "new", "known miss"; "recorded: ..." when not gated
     seconds: float | None = None
     note: str = ""
+    tolerance: float | None = None  # the regression tolerance applied (None: no regression check)
 
     @property
     def failed(self) -> bool:
         return self.verdict in ("misses target", "regressed")
 
 
-def judge(m: Measurement, baseline: float | None, tolerance: float = TOLERANCE) -> Verdict:
+def judge(m: Measurement, baseline: float | None, tolerance: float | None = None) -> Verdict:
+    tolerance = TOLERANCE if tolerance is None else tolerance
     worse = (lambda a, b: a < b) if m.higher_is_better else (lambda a, b: a > b)
     if not m.gated:
         met = "" if m.target is None else ("misses target" if worse(m.ratio, m.target) else "meets target")
@@ -70,7 +78,25 @@ def judge(m: Measurement, baseline: float | None, tolerance: float = TOLERANCE) 
         v = "known miss"  # the note says by how much and why
     else:
         v = "ok" if baseline is not None else "new"
-    return Verdict(m.name, m.ratio, m.target, baseline, v, m.seconds, m.note)
+    return Verdict(m.name, m.ratio, m.target, baseline, v, m.seconds, m.note, tolerance if limit else None)
+
+
+def calibrate(runs: list[dict[str, float]]) -> tuple[dict[str, float], dict[str, float]]:
+    """Baseline ratios and regression tolerances from n runs of the gate on one machine: each
+    ratio's median, and tolerance max(TOLERANCE, SPREAD_FACTOR * (max - min) / median). The range of
+    n = 3 draws is 1.7 standard deviations on average (for normal noise), so the tolerance is about
+    3.4 of them: a quiet rerun exceeds it with probability well under 1% per ratio, while a slowdown
+    of the measured step larger than that (the gate's own test slows a step 10-fold) still fails."""
+    if len(runs) < 2:
+        raise ValueError("calibrate: needs at least two runs to measure a spread")
+    names = sorted(set.intersection(*(set(r) for r in runs)))
+    ratios, tolerances = {}, {}
+    for n in names:
+        xs = sorted(r[n] for r in runs)
+        med = xs[len(xs) // 2] if len(xs) % 2 else 0.5 * (xs[len(xs) // 2 - 1] + xs[len(xs) // 2])
+        ratios[n] = med
+        tolerances[n] = max(TOLERANCE, SPREAD_FACTOR * (xs[-1] - xs[0]) / med)
+    return ratios, tolerances
 
 
 def load_baseline(path: Path = BASELINE) -> dict:
@@ -90,16 +116,23 @@ def _atomic_write(path: Path, text: str) -> None:
 
 
 def save_baseline(measurements: list[Measurement], path: Path = BASELINE) -> None:
-    data = {"machine": machine(), "ratios": {m.name: m.ratio for m in measurements if m.gated}}
+    """One run's gated ratios as the baseline, each with the least tolerance (prefer ``calibrate``)."""
+    write_baseline({m.name: m.ratio for m in measurements if m.gated}, {}, 1, path)
+
+
+def write_baseline(ratios: dict, tolerances: dict, runs: int, path: Path = BASELINE) -> None:
+    data = {"machine": machine(), "runs": runs, "ratios": ratios, "tolerance": tolerances}
     _atomic_write(path, json.dumps(data, indent=2, sort_keys=True) + "\n")
 
 
 def table(verdicts: list[Verdict]) -> str:
     fmt = lambda x: "-" if x is None else f"{x:.3g}"
-    lines = ["| benchmark | ratio | target | baseline | verdict | time (s) | note |", "|---|---|---|---|---|---|---|"]
+    tol = lambda x: "-" if x is None else f"{x:.0%}"  # noqa: E731
+    lines = ["| benchmark | ratio | target | baseline | tolerance | verdict | time (s) | note |",
+             "|---|---|---|---|---|---|---|---|"]
     for v in verdicts:
-        lines.append(f"| {v.name} | {fmt(v.ratio)} | {fmt(v.target)} | {fmt(v.baseline)} | {v.verdict} | "
-                     f"{fmt(v.seconds)} | {v.note} |")
+        lines.append(f"| {v.name} | {fmt(v.ratio)} | {fmt(v.target)} | {fmt(v.baseline)} | {tol(v.tolerance)} | "
+                     f"{v.verdict} | {fmt(v.seconds)} | {v.note} |")
     return "\n".join(lines)
 
 
@@ -108,8 +141,9 @@ def write_summary(verdicts: list[Verdict], path: Path = SUMMARY, base_machine=No
     """The table, then any extra sections (title -> Markdown body), e.g. the growth tables."""
     text = ("# Performance summary (`tox -e bench`)\n\n"
             f"Measured on: {machine()}. Baseline from: {base_machine}.\n"
-            f"A gated ratio (two timings of one run) fails when it misses its target or is more than {TOLERANCE:.0%} "
-            "worse than the baseline; absolute times and figures read from stored runs are recorded with their "
+            f"A gated ratio (two timings of one run) fails when it misses its target or is worse than the baseline "
+            f"by more than its tolerance ({SPREAD_FACTOR:g} x its spread over the baseline's calibration runs, at "
+            f"least {TOLERANCE:.0%}); absolute times and figures read from stored runs are recorded with their "
             "verdict and never fail the gate.\n\n"
             + table(verdicts) + "\n")
     for title, body in (sections or {}).items():
@@ -118,4 +152,5 @@ def write_summary(verdicts: list[Verdict], path: Path = SUMMARY, base_machine=No
 
 
 def verdicts_for(measurements: list[Measurement], baseline: dict) -> list[Verdict]:
-    return [judge(m, baseline["ratios"].get(m.name)) for m in measurements]
+    tol = baseline.get("tolerance", {})
+    return [judge(m, baseline["ratios"].get(m.name), tol.get(m.name)) for m in measurements]

@@ -27,6 +27,7 @@ def build(out) -> Path:
     tdir.mkdir(exist_ok=True)
     summaries = {}
     from bench.lm import report as lm_report  # LM suites: per-domain perplexity and paired differences
+    from bench.lm import verdicts as lm_verdicts
 
     for sd in data:
         header, rows = lm_report.summary(sd) or tables.suite_summary(sd)
@@ -34,7 +35,7 @@ def build(out) -> Path:
         if rows:
             write_atomic(tdir / f"{sd.name}.md", tables.markdown(header, rows).encode())
             write_atomic(tdir / f"{sd.name}.tex", tables.latex(header, rows).encode())
-    claims = tables.claims_rows(data) + lm_report.claims(data)
+    claims = tables.claims_rows(data) + lm_verdicts.claims(data)
     if claims:
         write_atomic(tdir / "claims.md", tables.markdown(tables.CLAIM_COLUMNS, claims).encode())
         write_atomic(tdir / "claims.tex", tables.latex(tables.CLAIM_COLUMNS, claims).encode())

@@ -18,22 +18,11 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-import matplotlib
+import numpy as np
+import pandas as pd
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-
-from .data import SuiteData, domains_of, final_rows, logged_rows, mean_ci  # noqa: E402
-
-plt.rcParams.update({"font.size": 10, "axes.titlesize": 10, "axes.labelsize": 10, "legend.fontsize": 8,
-                     "axes.grid": True, "grid.alpha": 0.3, "figure.dpi": 100, "savefig.bbox": "tight"})
-FLOOR = 1e-11  # numerical floor: points below it carry no slope information (research/theory.md 8)
-LABELS = {"l1": "ℓ1 distance to α*", "regret": "regret F(α̂) − F(α*)", "gain": "gain F(uniform) − F(α̂)",
-          "gain_captured": "share of the optimal gain captured", "signal_var": "signal variance",
-          "twin_distance": "twin distance ‖u − w‖", "fw_gap": "Frank-Wolfe gap",
-          "cost.grad_steps": "gradient steps", "wall_s": "seconds"}
+from .data import SuiteData, domains_of, final_rows, logged_rows, mean_ci
+from .plotting import FLOOR, LABELS, axis_label, first_seed, grid, online, plt
 
 
 @dataclass
@@ -45,39 +34,6 @@ class Figure:
     notes: list[str]
 
 
-def _label(col: str) -> str:
-    if col in LABELS:
-        return LABELS[col]
-    return col.split(".", 1)[-1] if "." in col else col
-
-
-def _first_seed(df: pd.DataFrame) -> pd.DataFrame:
-    return df[df["seed"] == df["seed"].min()]
-
-
-def _grid(n: int, ncols: int = 3, size=(4.2, 3.0)):
-    ncols = min(ncols, n)
-    nrows = -(-n // ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(size[0] * ncols, size[1] * nrows), squeeze=False,
-                             layout="constrained")
-    for ax in axes.flat[n:]:
-        ax.set_visible(False)
-    return fig, list(axes.flat[:n])
-
-
-def _online(rows: pd.DataFrame, method: str) -> bool:
-    """Whether a method (label) of the rows is an online mixer (its logged rows are a trajectory);
-    an offline method's logged rows are its probe mixtures, not a path through time."""
-    from tandem_ref.methods.base import OnlineMethod
-    from tandem_ref.registry import method_class
-
-    names = rows.loc[rows["method"] == method, "method_name"] if "method_name" in rows else []
-    try:
-        return len(names) > 0 and issubclass(method_class(str(names.iloc[0])), OnlineMethod)
-    except Exception:  # a method this checkout does not know: drawn as before
-        return True
-
-
 def trajectories(df: pd.DataFrame, spec: dict):
     """Online methods only: each domain's weight over training, mean over seeds with the band from
     the lowest to the highest seed (the paper's Fig. 3 draws bands over runs)."""
@@ -87,10 +43,10 @@ def trajectories(df: pd.DataFrame, spec: dict):
     problem = spec.get("problem", rows["problem"].iloc[0])
     rows = rows[rows["problem"] == problem]
     methods = [m for m in dict.fromkeys(rows["method"])
-               if (rows["method"] == m).sum() >= 2 and _online(rows, m)]
+               if (rows["method"] == m).sum() >= 2 and online(rows, m)]
     if not methods:
         return None
-    fig, axes = _grid(len(methods))
+    fig, axes = grid(len(methods))
     doms = domains_of(rows)
     colors = plt.cm.tab10(np.arange(len(doms)) % 10)
     seeds = rows["seed"].nunique()
@@ -123,10 +79,10 @@ def probes(df: pd.DataFrame, spec: dict):
     fin = final_rows(df)
     if not len(rows) or not len(fin):
         return None
-    methods = [m for m in dict.fromkeys(rows["method"]) if not _online(rows, m)]
+    methods = [m for m in dict.fromkeys(rows["method"]) if not online(rows, m)]
     if not methods:
         return None
-    fig, axes = _grid(len(methods))
+    fig, axes = grid(len(methods))
     doms = domains_of(rows)
     seed = int(rows["seed"].min())
     for ax, m in zip(axes, methods):
@@ -156,7 +112,7 @@ def curves(df: pd.DataFrame, spec: dict):
     if not cols:
         return None
     steps = np.array([int(c.split(".")[1]) for c in cols])
-    fig, axes = _grid(1, size=(6.0, 4.0))
+    fig, axes = grid(1, size=(6.0, 4.0))
     ax = axes[0]
     for m in dict.fromkeys(fin["method"]):
         v = fin.loc[fin["method"] == m, cols].to_numpy(dtype=np.float64)
@@ -181,7 +137,7 @@ def mixtures(df: pd.DataFrame, spec: dict):
     # one distinct colour per method (tab20 beyond 10 methods, so no two bars share a colour)
     cmap = plt.cm.tab10 if len(names) <= 10 else plt.cm.tab20
     colors = dict(zip(names, cmap(np.arange(len(names)) % cmap.N)))
-    fig, axes = _grid(len(problems), ncols=spec.get("ncols", 3), size=(5.0, 3.2))
+    fig, axes = grid(len(problems), ncols=spec.get("ncols", 3), size=(5.0, 3.2))
     for ax, p in zip(axes, problems):
         r = fin[fin["problem"] == p]
         doms = domains_of(r)
@@ -218,7 +174,7 @@ def twin_distance(df: pd.DataFrame, spec: dict):
     if not len(rows):
         return None
     problem = spec.get("problem", rows["problem"].iloc[0])
-    rows = _first_seed(rows[rows["problem"] == problem])
+    rows = first_seed(rows[rows["problem"] == problem])
     if "max_step" in spec:
         rows = rows[rows["step"] <= spec["max_step"]]
     fig, ax = plt.subplots(figsize=(6.4, 3.6), layout="constrained")
@@ -267,7 +223,7 @@ def curve(df: pd.DataFrame, spec: dict):
             if k is not None:
                 pred = f", predicted {spec['slope']:+.2f}" if "slope" in spec else ""
                 label += f" (fitted slope {k:+.2f}{pred})"
-                notes.append(f"{h}: fitted slope of {y} against {_label(x)}: {k:+.3f}{pred}")
+                notes.append(f"{h}: fitted slope of {y} against {axis_label(x)}: {k:+.3f}{pred}")
         if logy:  # an interval reaching below zero cannot be drawn on a log axis
             lo = np.where(lo > 0, lo, mean)
         line = ax.plot(xs, mean, marker="o", label=label)[0]
@@ -279,8 +235,8 @@ def curve(df: pd.DataFrame, spec: dict):
                 label=spec.get("reference_label", "closed form (exact optimum)"))
     ax.set_xscale("log" if logx else "linear")
     ax.set_yscale("log" if logy else "linear")
-    ax.set_xlabel(spec.get("xlabel", _label(x)))
-    ax.set_ylabel(spec.get("ylabel", _label(y)))
+    ax.set_xlabel(spec.get("xlabel", axis_label(x)))
+    ax.set_ylabel(spec.get("ylabel", axis_label(y)))
     ax.legend()
     return fig, notes
 

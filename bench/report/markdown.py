@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from bench.lm import report as lm_report  # noqa: E402  (LM sections: regime, tuning, optimum, the paper)
+from bench.lm.verdicts import DECIDING  # noqa: E402
 from tandem_ref.errors import BadInput
 
 from ..results import write_atomic
@@ -68,7 +69,7 @@ def write(out: Path, data: list[SuiteData], figures: list[Figure], summaries: di
     if paper:
         lines += ["## The small LM beside the paper", "",
                   "Relative change of the compared test loss (nats), TANDEM against uniform, deciding profile "
-                  f"`{lm_report.DECIDING}`; the MDE is the effect 80% power would detect at our seeds and spread.", "",
+                  f"`{DECIDING}`; the MDE is the effect 80% power would detect at our seeds and spread.", "",
                   markdown(lm_report.PAPER_HEADER, paper)] + lm_report.mixture_shape(data) + [""]
     for sd in data:
         lines += [f"## Suite `{sd.name}`", "", sd.manifest.get("description", ""), ""]

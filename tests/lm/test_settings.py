@@ -13,9 +13,10 @@ import pandas as pd
 import pytest
 
 from bench.lm.build import lm_problem
-from bench.lm.report import claim_rows, paired, perplexity_table
+from bench.lm.report import perplexity_table
 from bench.lm.sft import TASKS, encode_examples, sft_data, sft_problem
 from bench.lm.target import stage_two, stage_two_scorer
+from bench.lm.verdicts import claim_rows, paired
 from tandem_ref.errors import BadInput
 from tandem_ref.registry import get_method
 

@@ -1,0 +1,273 @@
+"""LM claim verdicts from stored suite results (pure functions of the tidy table).
+
+Every comparison is paired by seed (one seed: one initialisation and one batch stream for every
+method) and decided by bench.lm.stats: a superiority claim holds when the 95% interval of the
+paired difference lies below 0, is contradicted when it lies above 0, and is otherwise inconclusive
+with its minimum detectable effect (80% power) printed, beside the paper's effect; "uniform is not
+beaten" (Prop. 1) is decided against an equivalence margin declared in the suite file
+(``[report] margin``, relative to uniform's loss) before the run.
+
+Claims (CLAIM_COLUMNS of bench.report.tables), one per LM setting:
+  LM-1 lm-abundant    uniform is not beaten: for each method, "holds" when the one-sided 95%
+                      lower bound of Delta = L(method) - L(uniform) is above -margin (no method
+                      beats uniform by more than the margin; a method worse than uniform does not
+                      contradict the claim), "contradicted" when the 95% upper bound is below
+                      -margin; the row also says whether the two one-sided tests (TOST) certify
+                      |Delta| < margin, and the best point of the fixed-mixture grid is one row
+  LM-2 lm-restricted  TANDEM beats uniform and natural on the average test loss
+  LM-3 lm-multistage  stage-aware TANDEM beats uniform and stage-unaware TANDEM on the target's
+                      test loss after fine-tuning
+  LM-4 lm-sft         TANDEM beats uniform on the average task test loss
+  LM-5 restricted, SFT  TANDEM's mixture reaches uniform's final test loss in fewer Stage-Two
+                      steps (and FLOPs, counting the mixer's own): ratio < 1 with its interval
+Results of the ``quick`` profile are smoke runs: their rows say so, and a claim's digest line reads
+the deciding (``lm``) rows when there are any.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from bench.report.data import final_rows
+from bench.report.tables import CLAIM_COLUMNS
+
+from . import stats
+
+BASELINE = "uniform"
+DECIDING = "lm"  # the profile whose rows decide the LM claims
+# The paper's effects, as relative changes of the average test loss in nats (tokenizer-free):
+# Table 3 restricted, TANDEM 28.07 vs uniform 31.53 perplexity; Table 5 SFT test loss 0.208 vs 0.231
+# (research/tandem_paper.md section 5). The paper gives no number for the multi-stage setting.
+PAPER = {"lm-restricted": math.log(28.07) / math.log(31.53) - 1, "lm-sft": 0.208 / 0.231 - 1}
+PAPER_TEXT = {"lm-restricted": "Table 3: ppl 28.07 vs 31.53", "lm-sft": "Table 5: test loss 0.208 vs 0.231",
+              "lm-abundant": "Table 3 (upper): TANDEM on par with uniform",
+              "lm-multistage": "no number reported"}
+
+LM_CLAIMS = {  # base suite name -> (id, claim text, column kind, subject, comparators)
+    "lm-abundant": ("LM-1", "uniform is not beaten with abundant data (Prop. 1)", "avg", None, ()),
+    "lm-restricted": ("LM-2", "TANDEM beats uniform and natural with restricted data", "avg", "tandem",
+                      ("uniform", "natural")),
+    "lm-multistage": ("LM-3", "stage-aware TANDEM beats uniform and stage-unaware TANDEM on the fine-tuned target",
+                      "target", "tandem", ("uniform", "tandem-unaware")),
+    "lm-sft": ("LM-4", "TANDEM beats uniform on the average task loss", "avg", "tandem", ("uniform",)),
+}
+LM5 = ("LM-5", "TANDEM's mixture reaches uniform's final test loss in fewer steps")
+LM5_SUITES = ("lm-restricted", "lm-sft")
+
+
+# --- reading ----------------------------------------------------------------------------------
+
+def base_name(name: str) -> str:
+    return name.split("@", 1)[0]
+
+
+def lm_final(table: pd.DataFrame) -> pd.DataFrame:
+    fin = final_rows(table)
+    return fin[fin["avg_loss"].notna()] if "avg_loss" in fin else fin.iloc[0:0]
+
+
+def reported(fin: pd.DataFrame, suite: str) -> pd.DataFrame:
+    """The rows of the reported studies (the suite's main study and its stage-unaware variant), not
+    the tuning and grid studies of the deciding profile."""
+    if "study" not in fin:
+        return fin
+    return fin[fin["study"].isin([suite, f"{suite}-unaware"])]
+
+
+def _by_seed(fin: pd.DataFrame, column: str, method: str) -> pd.Series:
+    """One method's ``column`` indexed by seed (NaN-free of missing columns: empty then)."""
+    g = fin[fin["method"] == method].drop_duplicates("seed").set_index("seed")
+    return g[column] if column in g else pd.Series(dtype=np.float64)
+
+
+def paired(fin: pd.DataFrame, column: str, method: str, baseline: str = BASELINE) -> np.ndarray:
+    """column(method) - column(baseline), seed by seed, over the seeds both have."""
+    a, b = _by_seed(fin, column, method), _by_seed(fin, column, baseline)
+    common = a.index.intersection(b.index).sort_values()
+    return (a[common] - b[common]).to_numpy(dtype=np.float64)
+
+
+def seed_values(fin: pd.DataFrame, column: str, method: str, seeds) -> np.ndarray:
+    """One method's ``column`` at ``seeds`` (NaN where a seed or the column is missing)."""
+    return _by_seed(fin, column, method).reindex(seeds).to_numpy(dtype=np.float64)
+
+
+def target_of(table: pd.DataFrame) -> str | None:
+    """The fine-tuning target of a multi-stage suite (its val_weights problem parameter)."""
+    col = "problem.val_weights"
+    if col in table and table[col].notna().any():
+        v = table[col].dropna().iloc[0]
+        return v if isinstance(v, str) else None
+    return None
+
+
+def loss_column(suite: str, table: pd.DataFrame, split: str = "test") -> str:
+    """The loss a setting's claim compares: the target's after fine-tuning, or the average."""
+    target = target_of(table) if LM_CLAIMS.get(suite, ("", "", "avg"))[2] == "target" else None
+    if split == "test":
+        return f"loss.{target}" if target else "avg_loss"
+    return f"val_loss.{target}" if target else "val_avg_loss"
+
+
+# --- the summary table ------------------------------------------------------------------------
+
+def ci_text(values) -> str:
+    return stats.fmt_interval(*stats.t_interval(values)[:3])
+
+
+def _row(**fields) -> list[str]:
+    return [str(fields.get(c, "")) for c in CLAIM_COLUMNS]
+
+
+def _rel(p: stats.Paired, scale: float) -> str:
+    return f"{100 * p.mean / scale:+.2f}%" if scale and math.isfinite(p.mean) else "–"
+
+
+def _superiority_row(ident, text, setting, col, d, scale, paper, smoke, whose="the paper's") -> list[str]:
+    p = stats.paired(d)
+    verdict = stats.superiority(p)
+    places = stats.decimals_for((p.high - p.low) / 2) if p.n > 1 else 3
+    while places < 4 and p.n > 1 and any(b != 0 and round(b, places) == 0 for b in (p.low, p.high)):
+        places += 1  # a bound that decides the verdict is never printed as 0
+    measured = stats.fmt_interval(p.mean, p.low, p.high, places) + f" (n={p.n}, {_rel(p, scale)})"
+    if verdict == "inconclusive" and p.n > 1:
+        mde_rel = p.mde / scale if scale else math.nan
+        cmp = ("" if paper is None else f" {'<' if mde_rel < abs(paper) else '≥'} {whose} {100 * abs(paper):.1f}%")
+        verdict += f" (MDE {stats.fmt(p.mde, places + 1)} nats = {100 * mde_rel:.2f}%{cmp})"
+    if smoke:
+        verdict = f"smoke run: {verdict}"
+    return _row(id=ident, claim=text, setting=setting, statistic=f"paired Δ {col}, 95% t interval",
+                expected="< 0 (interval below 0)", measured=measured, verdict=verdict)
+
+
+def _margin(manifest: dict) -> float:
+    return float((manifest or {}).get("report", {}).get("margin", 0.01))
+
+
+def effect_of_interest(suite: str, manifest: dict | None) -> tuple[float | None, str]:
+    """The effect an inconclusive row's MDE is held against: the paper's, or where the paper gives
+    none the smallest effect of interest the suite file declares before the run (``[report] effect``)."""
+    if suite in PAPER:
+        return PAPER[suite], "the paper's"
+    declared = (manifest or {}).get("report", {}).get("effect")
+    return (None, "") if declared is None else (-float(declared), "the declared")
+
+
+def claim_rows(name: str, table: pd.DataFrame, target: str | None = None,
+               manifest: dict | None = None) -> list[list[str]]:
+    """The verdict rows of one LM suite (see the module docstring)."""
+    suite = base_name(name)
+    if suite not in LM_CLAIMS:
+        return []
+    fin = reported(lm_final(table), suite)
+    if not len(fin):
+        return []
+    profile = (manifest or {}).get("profile") or (str(table["profile"].iloc[0]) if "profile" in table else "quick")
+    smoke = profile != DECIDING
+    tag = f" ({profile} profile)" if smoke else ""
+    ident, text, kind, subject, comparators = LM_CLAIMS[suite]
+    col = loss_column(suite, table) if target is None else (f"loss.{target}" if kind == "target" else "avg_loss")
+    scale = float(fin.loc[fin["method"] == BASELINE, col].mean()) if (fin["method"] == BASELINE).any() else math.nan
+    rows = []
+    if subject is None:  # abundant: every method against uniform, equivalence margin
+        margin = _margin(manifest) * scale
+        for method in [m for m in fin["method"].unique() if m != BASELINE]:
+            d = paired(fin, col, method)
+            p = stats.paired(d)
+            if p.n < 2:
+                continue
+            lower_one_sided = stats.t_interval(d, level=0.90)[1]  # the one-sided 95% lower bound
+            equivalent, _, certified = stats.tost(d, margin)
+            places = stats.decimals_for((p.high - p.low) / 2)
+            if p.high < -margin:
+                verdict = "contradicted"
+            elif lower_one_sided > -margin:
+                verdict = "holds"
+            else:
+                verdict = f"inconclusive (certifies a margin of {stats.fmt(certified, places + 1)} only)"
+            if smoke:
+                verdict = f"smoke run: {verdict}"
+            rows.append(_row(id=ident, claim=text, setting=f"{suite}{tag}: {method}",
+                             statistic=f"paired Δ {col}; margin ±{stats.fmt(margin, places + 1)} "
+                                       f"({100 * _margin(manifest):g}% of uniform)",
+                             expected="one-sided 95% lower bound > −margin",
+                             measured=stats.fmt_interval(p.mean, p.low, p.high, places)
+                             + f" (n={p.n}, {_rel(p, scale)}; TOST {'equivalent' if equivalent else 'not equivalent'})",
+                             verdict=verdict))
+        return rows
+    effect, whose = effect_of_interest(suite, manifest)
+    for base in comparators:
+        d = paired(fin, col, subject, base)
+        if len(d) < 1:
+            continue
+        rows.append(_superiority_row(ident, text, f"{suite}{tag}: {subject} vs {base}", col, d, scale,
+                                     effect, smoke, whose))
+    if suite in LM5_SUITES:
+        r = convergence(fin, subject)
+        if r is not None:
+            steps, flops = r
+            verdict = ("holds" if steps[2] < 1 else "contradicted" if steps[1] > 1 else "inconclusive")
+            if smoke:
+                verdict = f"smoke run: {verdict}"
+            rows.append(_row(id=LM5[0], claim=LM5[1], setting=f"{suite}{tag}: {subject} vs uniform",
+                             statistic="Stage-Two steps to uniform's final test loss, ratio to uniform's (bootstrap)",
+                             expected="< 1 (interval below 1)",
+                             measured=f"{stats.fmt_interval(*steps[:3], 2)} (n={steps[3]}); FLOPs with the mixer's "
+                                      f"{stats.fmt_interval(*flops[:3], 2)}", verdict=verdict))
+    return rows
+
+
+def _curve(fin: pd.DataFrame, method: str, seeds) -> tuple[np.ndarray, np.ndarray]:
+    cols = sorted(c for c in fin.columns if c.startswith("curve.") and fin[c].notna().any())
+    steps = np.array([int(c.split(".")[1]) for c in cols], dtype=np.float64)
+    g = fin[fin["method"] == method].drop_duplicates("seed").set_index("seed")
+    return steps, g[cols].reindex(seeds).to_numpy(dtype=np.float64) if cols else np.zeros((len(seeds), 0))
+
+
+def steps_to(steps: np.ndarray, curve: np.ndarray, level: float) -> float:
+    """The first step at which a loss curve reaches ``level`` (linear between logged points; the
+    curve starts at step 0 above any level); inf when it never does."""
+    prev_s, prev_v = 0.0, math.inf
+    for s, v in zip(steps, curve):
+        if v <= level:
+            if not math.isfinite(prev_v):
+                return float(s)
+            return float(prev_s + (s - prev_s) * (prev_v - level) / (prev_v - v))
+        prev_s, prev_v = s, v
+    return math.inf
+
+
+def convergence(fin: pd.DataFrame, method: str):
+    """LM-5: per seed, the steps a method's Stage-Two run needs to reach uniform's final test loss
+    (on the curve's evaluation set) over the steps uniform needs; and the same in FLOPs, the
+    method's including its mixer's cost. Returns ((ratio, low, high, n), (ratio, low, high, n)) of
+    means over seeds (bootstrap intervals), or None without curves. A run that never reaches the
+    level counts as the whole run plus one logging interval (a lower bound of its true cost)."""
+    seeds = sorted(set(fin.loc[fin["method"] == method, "seed"]) & set(fin.loc[fin["method"] == BASELINE, "seed"]))
+    steps, cm = _curve(fin, method, seeds)
+    _, cu = _curve(fin, BASELINE, seeds)
+    if not len(steps) or not len(seeds):
+        return None
+    horizon = steps[-1] + (steps[-1] - steps[-2] if len(steps) > 1 else steps[-1])
+    reach = lambda c, lv: min(steps_to(steps, c, lv), horizon)  # noqa: E731
+    m_steps = np.array([reach(cm[i], cu[i][-1]) for i in range(len(seeds))])
+    u_steps = np.array([reach(cu[i], cu[i][-1]) for i in range(len(seeds))])
+    per_step = seed_values(fin, "stage_two.flops_per_step", BASELINE, seeds)
+    mixer = np.nan_to_num(seed_values(fin, "cost.flops", method, seeds))
+    m_flops = m_steps * seed_values(fin, "stage_two.flops_per_step", method, seeds) + mixer
+    u_flops = u_steps * per_step
+    return stats.ratio_of_means(m_steps, u_steps), stats.ratio_of_means(m_flops, u_flops)
+
+
+def claims(data) -> list[list[str]]:
+    """The verdict rows of every LM suite among ``data`` (deciding profile first)."""
+    rows = []
+    for sd in sorted(data, key=lambda sd: sd.manifest.get("profile") != DECIDING):
+        rows += claim_rows(sd.name, sd.table, None, sd.manifest)
+    return rows
+
+
+# --- the deciding profile's tables: regime, tuning, empirical optimum, the paper side by side ---
