@@ -6,36 +6,31 @@ the small LM's are in ``PROBLEMS``. Adding a problem is one line in ``PROBLEMS``
 
 from __future__ import annotations
 
-import importlib
 import inspect
 
 from tandem_ref.errors import BadInput, unknown
+from tandem_ref.names import Registry
 from theory.families import FAMILIES
 from theory.families import make as make_family
 
-PROBLEMS: dict[str, str] = {
+PROBLEMS = Registry("problem", {
     # the small LM (bench/lm): text domains of the embedded corpus, and the supervised tasks
     "lm": "bench.lm.build:lm_problem",
     "lm-sft": "bench.lm.sft:sft_problem",
-}
+})
 
 
 def problem_names() -> dict[str, str]:
     """name -> one-line description, theory families first."""
-    return {**FAMILIES, **{name: _doc_line(entry) for name, entry in PROBLEMS.items()}}
+    return {**FAMILIES, **{name: _doc_line(name) for name in PROBLEMS}}
 
 
 def family_names() -> list[str]:
     return list(FAMILIES)
 
 
-def _doc_line(entry: str) -> str:
-    return (inspect.getdoc(_resolve(entry)) or "").split("\n")[0]
-
-
-def _resolve(entry: str):
-    module, fn = entry.split(":")
-    return getattr(importlib.import_module(module), fn)
+def _doc_line(name: str) -> str:
+    return (inspect.getdoc(PROBLEMS.load(name)) or "").split("\n")[0]
 
 
 def make_problem(name: str, seed: int, params: dict):
@@ -43,7 +38,7 @@ def make_problem(name: str, seed: int, params: dict):
     if name in FAMILIES:
         factory = lambda seed, **kw: make_family(name, seed, **kw)  # noqa: E731
     elif name in PROBLEMS:
-        factory = _resolve(PROBLEMS[name])
+        factory = PROBLEMS.load(name)
     else:
         raise unknown("problem", name, {**FAMILIES, **PROBLEMS})
     try:

@@ -48,7 +48,7 @@ def _static() -> dict:
 
 
 @functools.lru_cache(maxsize=1)
-def _cpu_isa() -> str:
+def cpu_isa() -> str:
     flags = set()
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -72,7 +72,7 @@ def kernel_path(uses_torch: bool = False) -> dict:
         import torch
 
         torch_cap = str(torch.backends.cpu.get_cpu_capability())
-    return {"cpu_isa": _cpu_isa(), "torch_cpu_capability": torch_cap,
+    return {"cpu_isa": cpu_isa(), "torch_cpu_capability": torch_cap,
             "aten_cpu_capability_env": os.environ.get("ATEN_CPU_CAPABILITY", ""),
             "openblas_coretype": os.environ.get("OPENBLAS_CORETYPE", ""),
             "onednn_max_cpu_isa": os.environ.get("ONEDNN_MAX_CPU_ISA", "")}

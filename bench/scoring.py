@@ -12,11 +12,13 @@ returned mixture (the paper's Stage Two) and records per-domain and average test
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
-from tandem_ref.errors import unknown
+from tandem_ref.names import Registry
 
 from .results import write_json
 from .versions import code_version
@@ -68,33 +70,44 @@ def _lm_target(problem, cache=None):
     return stage_two_scorer(problem, cache)
 
 
-# A scorer with ``final_only = True`` scores only the mixture a method returns (its rows get none).
-SCORERS = {"exact": _exact, "none": _none, "lm-target": _lm_target}
-# The code each score depends on: a tuple of modules is versioned by the hash of their source. "exact":
-# theory's optima and scores, not its catalogue and claims, which change more often and would
-# invalidate every stored cell.
+@dataclass(frozen=True)
+class Scorer:
+    """A scorer: ``make(problem, cache) -> score``, and the version of the code its numbers depend on,
+    which enters every cell key: a tuple of modules (versioned by the hash of their source), a
+    version string, or nothing ("0")."""
+
+    make: Callable
+    depends_on: tuple | str = ()
+
+    @property
+    def version(self) -> str:
+        if isinstance(self.depends_on, str):
+            return self.depends_on
+        return code_version(*self.depends_on) if self.depends_on else "0"
+
+
 # "lm-target" (everything a Stage-Two score and an LM proxy run depend on: bench.lm's problem, batches,
-# target run, trainer, model, tokens, corpus, SFT tasks, alignment, ddp) has a version number instead,
-# LM_TARGET_VERSION: its cells cost 90 minutes to recompute, and a hash of the source would discard
-# them on a change that moves no number (a file split, a docstring). What guards it is a behaviour
-# test: tests/lm/test_golden_lm.py pins the numbers of small runs through every one of those paths
-# and fails on any change that moves them, until this version and its numbers are changed together.
-# Its value is the source hash of the stack the committed LM results were computed with.
+# target run, trainer, model, tokens, corpus, SFT tasks, alignment, ddp) has a version number instead of
+# a source hash, LM_TARGET_VERSION: its cells cost 90 minutes to recompute, and a hash of the source
+# would discard them on a change that moves no number (a file split, a docstring). What guards it is a
+# behaviour test: tests/lm/test_golden_lm.py pins the numbers of small runs through every one of those
+# paths and fails on any change that moves them, until this version and its numbers are changed
+# together. Its value is the source hash of the stack the committed LM results were computed with.
 LM_TARGET_VERSION = "d7278c0c1d53"
-_VERSIONS = {"exact": ("theory.exact", "theory.scores", "theory.simplex_opt", "theory.families"), "none": (),
-             "lm-target": LM_TARGET_VERSION}
+
+# A scorer with ``final_only = True`` scores only the mixture a method returns (its rows get none).
+SCORERS = Registry("scorer", {
+    # theory's optima and scores, not its catalogue and claims, which change more often and would
+    # invalidate every stored cell
+    "exact": Scorer(_exact, ("theory.exact", "theory.scores", "theory.simplex_opt", "theory.families")),
+    "none": Scorer(_none),
+    "lm-target": Scorer(_lm_target, LM_TARGET_VERSION),
+})
 
 
 def make_scorer(name: str, problem, cache: Path | None = None):
-    if name not in SCORERS:
-        raise unknown("scorer", name, SCORERS)
-    return SCORERS[name](problem, cache)
+    return SCORERS.load(name).make(problem, cache)
 
 
 def scorer_version(name: str) -> str:
-    if name not in SCORERS:
-        raise unknown("scorer", name, SCORERS)
-    v = _VERSIONS[name]
-    if isinstance(v, str):
-        return v
-    return code_version(*v) if v else "0"
+    return SCORERS.load(name).version

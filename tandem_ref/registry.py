@@ -2,15 +2,14 @@
 from another package, one ``register(name, "module:Class")`` call where that package is imported (the
 exact optimum, "oracle", registers from ``theory``, which holds the solvers it needs).
 
-Entries are "module:Class" strings, imported on first use, so listing needs no optional deps."""
+Entries are "module:Class" strings, imported on first use, so listing needs no optional deps
+(``tandem_ref.names.Registry``, the mechanism every registry of the project uses)."""
 
 from __future__ import annotations
 
-import importlib
+from .names import Registry
 
-from .errors import unknown
-
-METHODS: dict[str, str] = {
+METHODS = Registry("method", {
     "uniform": "tandem_ref.methods.uniform:Uniform",
     "natural": "tandem_ref.methods.natural:Natural",
     "doremi": "tandem_ref.methods.doremi:DoReMi",
@@ -23,21 +22,16 @@ METHODS: dict[str, str] = {
     "mixing-laws": "tandem_ref.methods.mixing_laws:MixingLaws",
     "random-search": "tandem_ref.methods.random_search:RandomSearch",
     "fixed": "tandem_ref.methods.fixed:Fixed",
-}
+})
 
 
 def register(name: str, target: str) -> None:
     """Add a method under ``name`` ("module:Class", imported on first use); a name is registered once."""
-    if METHODS.get(name, target) != target:
-        raise ValueError(f"method {name!r} is already registered as {METHODS[name]}")
-    METHODS[name] = target
+    METHODS.register(name, target)
 
 
 def method_class(name: str):
-    if name not in METHODS:
-        raise unknown("method", name, METHODS)
-    module, cls = METHODS[name].split(":")
-    return getattr(importlib.import_module(module), cls)
+    return METHODS.load(name)
 
 
 def get_method(name: str, **params):

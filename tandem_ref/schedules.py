@@ -16,7 +16,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from .errors import BadInput, require_int, unknown
+from .errors import BadInput, require_int
+from .names import Registry
 from .simplex import uniform, validate_mixture
 
 
@@ -194,15 +195,12 @@ def natural_mixture(problem) -> np.ndarray:
     return sizes / sizes.sum()
 
 
-SCHEDULES: dict[str, type[ReferenceSchedule]] = {
-    cls.key: cls for cls in (TwinReset, Static, Lookahead, Persistent, EMA, Stale)
-}
+SCHEDULES = Registry("schedule", {cls.key: cls for cls in (TwinReset, Static, Lookahead, Persistent, EMA, Stale)})
 
 
 def make_schedule(name: str, **params) -> ReferenceSchedule:
-    if name not in SCHEDULES:
-        raise unknown("schedule", name, SCHEDULES)
+    cls = SCHEDULES.load(name)
     try:
-        return SCHEDULES[name](**params)
+        return cls(**params)
     except TypeError as e:
         raise BadInput(f"schedule {name!r}: {e}") from None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .errors import BadInput
+from .names import Registry
 from .simplex import mirror_step, projected_step, smooth, uniform
 
 
@@ -54,7 +55,7 @@ class Gibbs(Update):
         return smooth(mirror_step(base, score, self.eta), self.smoothing)
 
 
-UPDATES = {"mirror": Mirror, "projected": Projected, "gibbs": Gibbs}
+UPDATES = Registry("update", {"mirror": Mirror, "projected": Projected, "gibbs": Gibbs})
 
 
 def make_update(kind: str, eta: float, smoothing: float = 0.0) -> Update:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import importlib
+from tandem_ref.names import Registry
 
-# Packages that add listings: "module:function" taking the section name ("all", "problems", ...)
-# and printing its lines.
-LISTERS = ["bench.problems:print_listing", "bench.commands.list:print_suites"]
+# Sections other packages add: "module:function" taking the section asked for ("all", "problems", ...)
+# and printing its lines when it is theirs.
+LISTERS = Registry("listing", {"problems": "bench.problems:print_listing",
+                               "suites": "bench.commands.list:print_suites"})
 
 
 def run(args) -> int:
@@ -22,9 +23,8 @@ def run(args) -> int:
         print("schedules:")
         for key, cls in SCHEDULES.items():
             print(f"  {key:16s} {cls.summary}")
-    for entry in LISTERS:
-        module, fn = entry.split(":")
-        getattr(importlib.import_module(module), fn)(what)
+    for name in LISTERS:
+        LISTERS.load(name)(what)
     return 0
 
 

@@ -13,6 +13,7 @@ from tandem_ref.errors import BadInput, require_int
 
 from .corpus import Corpus, embedded_corpus, read_domains
 from .dist import LOCAL, Dist
+from .model import config as model_config
 from .problem import LMProblem, Pretrained, StageTwo
 from .tokens import TokenData, tokenize
 from .trainer import TrainConfig
@@ -36,6 +37,27 @@ class TokenCache:
 
 
 TOKENIZED = TokenCache()  # this process's
+
+# bf16 autocast against float32 on these CPUs (AMX units; results/perf/summary.md, one thread): 0.44x the
+# speed at d_model 64, 0.5x at 96, 1.45x at 512 (DESIGN.md: 1.6x at 256). Below this width the casts
+# cost more than the products save.
+BF16_FROM_D_MODEL = 256
+
+
+def auto_dtype(model, seq_len: int, device: str) -> str:
+    """What ``dtype = "auto"`` (the default) means: bf16 autocast where it is faster, float32
+    elsewhere. On a GPU: bf16 where the device supports it. On a CPU: bf16 from d_model
+    ``BF16_FROM_D_MODEL`` on, and only with native bf16 units (AMX or AVX512-BF16). Where bf16 is
+    chosen its loss curve agrees with float32's within the seed-to-seed spread (``tox -e bench``:
+    bf16_vs_fp32_loss_curve)."""
+    import torch
+
+    from ..provenance import cpu_isa
+
+    if device.startswith("cuda"):
+        return "bf16" if torch.cuda.is_available() and torch.cuda.is_bf16_supported() else "float32"
+    native = any(f in cpu_isa().split("+") for f in ("amx_bf16", "avx512_bf16"))
+    return "bf16" if native and model_config(model, seq_len).d_model >= BF16_FROM_D_MODEL else "float32"
 
 
 def lm_problem(seed: int = 0, *, corpus: Corpus | None = None, domains=None, seq_len: int = 128,
@@ -67,7 +89,7 @@ def lm_problem(seed: int = 0, *, corpus: Corpus | None = None, domains=None, seq
 
 def make(data: TokenData, seed: int = 0, *, domains=None, model="small", batch_size: int = 16,
          mixing: str = "reweight", lr: float = 3e-3, warmup: int = 20, eval_batch: int = 4,
-         val_batch: int | None = None, val_weights=None, device: str = "cpu", dtype: str = "float32",
+         val_batch: int | None = None, val_weights=None, device: str = "cpu", dtype: str = "auto",
          compile=False, dist: Dist = LOCAL, eval_seqs: int = 32,
          stage_two_steps: int = 0, finetune_steps: int = 0, finetune_domain: str | None = None,
          curve_every: int = 0, stage_two_sampling: str = "systematic", base: Pretrained | None = None) -> LMProblem:
@@ -79,7 +101,8 @@ def make(data: TokenData, seed: int = 0, *, domains=None, model="small", batch_s
     not used to build the problem (data and splits are seed-free); it is kept as the seed of the
     Stage-Two run, pairing it across methods. ``stage_two_sampling``: how the target run draws each
     batch's domains from the mixture ("systematic": a Weyl sequence, no multinomial noise;
-    "sample": Multinomial draws). ``base``: a pre-trained model every state starts from."""
+    "sample": Multinomial draws). ``base``: a pre-trained model every state starts from. ``dtype``:
+    "float32", "bf16" (autocast) or "auto" (``auto_dtype``: bf16 where it is faster)."""
     if stage_two_sampling not in ("systematic", "sample"):
         raise BadInput(f"stage_two_sampling: expected 'systematic' or 'sample', got {stage_two_sampling!r}")
     for name, value, minimum in (("batch_size", batch_size, 1), ("eval_batch", eval_batch, 1),
@@ -98,6 +121,8 @@ def make(data: TokenData, seed: int = 0, *, domains=None, model="small", batch_s
         finetune_domain = val_domains[0]
     if finetune_domain is not None and finetune_domain not in data.domains:
         raise BadInput(f"finetune_domain: {finetune_domain!r} is not in the data (domains: {', '.join(data.domains)})")
+    if dtype == "auto":
+        dtype = auto_dtype(model, data.seq_len, device)
     stage = StageTwo(int(stage_two_steps), int(finetune_steps), finetune_domain, int(curve_every), stage_two_sampling,
                      int(seed))
     return LMProblem(data, domains=domains, model=model, batch_size=batch_size, mixing=mixing, eval_batch=eval_batch,

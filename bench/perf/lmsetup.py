@@ -50,3 +50,25 @@ def min_times(fns: dict, rounds: int = 7, inner: int = 1) -> dict:
 def growth_exponent(xs, ys) -> float:
     """Least-squares slope of log y on log x: cost ~ x^slope."""
     return float(np.polyfit(np.log(xs), np.log(ys), 1)[0])
+
+
+MATMUL_OPS = ("aten::mm", "aten::addmm", "aten::bmm", "aten::baddbmm")
+
+
+def kernel_shares(fn, calls: int = 3) -> dict[str, float]:
+    """Shares of ``fn``'s CPU time (torch.profiler, self time of each op over ``calls`` calls):
+    "matmul" (the linear layers' products), "attention" (the fused attention kernels, forward and
+    backward), and every other op by name: where the time that does no model FLOPs goes."""
+    from torch.profiler import ProfilerActivity, profile
+
+    fn()
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        for _ in range(calls):
+            fn()
+    times: dict[str, float] = {}
+    for e in prof.key_averages():
+        key = ("matmul" if e.key in MATMUL_OPS else "attention" if "scaled_dot_product" in e.key
+               else e.key.removeprefix("aten::"))
+        times[key] = times.get(key, 0.0) + e.self_cpu_time_total
+    total = sum(times.values())
+    return {k: v / total for k, v in sorted(times.items(), key=lambda kv: -kv[1])}
