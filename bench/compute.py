@@ -3,6 +3,8 @@ and store the record atomically. The runner (bench.runner) plans cells and sweep
 
 from __future__ import annotations
 
+import contextlib
+import sys
 import time
 import traceback
 import warnings
@@ -34,11 +36,9 @@ def build(cell: Cell):
 
     params = dict(cell.problem_params)
     instance_seed = params.pop("seed", cell.seed)
-    threads = params.pop("threads", None)  # the worker's intra-op threads: a setting of the process, not the problem
+    threads = params.pop("threads", None)  # the cell's torch threads: a setting of the process (compute pins it)
     if threads is not None:
-        import torch
-
-        torch.set_num_threads(require_int(f"problem {cell.problem!r}: threads", threads, 1))
+        require_int(f"problem {cell.problem!r}: threads", threads, 1)
     problem = make_problem(cell.problem, instance_seed, params)
     method = get_method(cell.method, **cell.method_params)
     return problem, method
@@ -110,6 +110,32 @@ def _claim_rows(cell: Cell) -> list[dict]:
     return [dict(r) for r in CLAIMS[cell.method](cell.method_params["profile"])]
 
 
+@contextlib.contextmanager
+def single_threaded():
+    """Compute a cell as a worker of ``--jobs N`` does (one BLAS thread, one torch thread unless the
+    problem's ``threads`` says otherwise), whatever process it runs in: a reduction split over
+    another number of threads rounds differently (measured: a mixing-law fit's chosen mixture moved
+    in its last bit between --jobs 1 and --jobs 2), and a cell must be byte-identical either way.
+    Yields ``pin_torch``, to call once the cell's problem is built (torch may be imported by then)."""
+    from threadpoolctl import threadpool_limits
+
+    saved = {}
+
+    def pin_torch(threads=None):
+        torch = sys.modules.get("torch")
+        if torch is not None:
+            saved.setdefault("torch", torch.get_num_threads())
+            torch.set_num_threads(int(threads or 1))
+
+    try:
+        with threadpool_limits(limits=1, user_api="blas"):
+            pin_torch()
+            yield pin_torch
+    finally:
+        if "torch" in saved:
+            sys.modules["torch"].set_num_threads(saved["torch"])
+
+
 def compute(planned: Planned, cells_dir: Path) -> dict:
     """Compute one cell and store its record atomically under ``cells_dir`` (a suite's cells; the
     exact optima its scorer shares are kept in ``results.optima_dir``); never raises for a failing cell."""
@@ -117,12 +143,13 @@ def compute(planned: Planned, cells_dir: Path) -> dict:
     state_path = cells_dir / f"{planned.key}.state.npz"
     rows, status, reason, prov = [], "ok", "", provenance()
     try:
-        with warnings.catch_warnings(), np.errstate(all="ignore"):
+        with single_threaded() as pin_torch, warnings.catch_warnings(), np.errstate(all="ignore"):
             warnings.simplefilter("ignore", RuntimeWarning)  # overflow on the way to a NaN: reported below
             if cell.kind == "claim":
                 rows = _claim_rows(cell)
             else:
                 built = build(cell)
+                pin_torch(cell.problem_params.get("threads"))
                 planned_problem = planned.config["problem"]
                 if (built[0].fingerprint(), list(built[0].domains)) != (planned_problem["fingerprint"],
                                                                         planned_problem["domains"]):

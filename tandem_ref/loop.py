@@ -159,13 +159,11 @@ def trace_of(st: LoopState, spec: LoopSpec, method: str, params: dict, domains) 
     arr = lambda k, shape: np.asarray(L[k], dtype=np.float64).reshape(shape)  # noqa: E731
     T = len(L["steps"])
     avg = st.avg.value(st.alpha)
-    return Trace(method=method, params=params, domains=list(domains), seed=st.seed, budget=st.budget,
-                 steps=np.asarray(L["steps"], dtype=np.int64), alpha=arr("alpha", (T, m)),
-                 alpha_avg=arr("alpha_avg", (T, m)), scores=arr("scores", (T, m)),
-                 twin_distance=arr("twin_distance", (T,)), penalty_gap=arr("penalty_gap", (T,)),
-                 grad_steps=np.asarray(L["grad_steps"], dtype=np.int64),
-                 output=(avg if spec.output == "average" else st.alpha).copy(),
-                 alpha_last=st.alpha.copy(), alpha_average=avg, cost=dict(st.cost))
+    return Trace.build(method, params, domains, st.seed, st.budget, steps=L["steps"], alpha=arr("alpha", (T, m)),
+                       alpha_avg=arr("alpha_avg", (T, m)), scores=arr("scores", (T, m)),
+                       twin_distance=arr("twin_distance", (T,)), penalty_gap=arr("penalty_gap", (T,)),
+                       grad_steps=L["grad_steps"], output=(avg if spec.output == "average" else st.alpha).copy(),
+                       alpha_last=st.alpha.copy(), alpha_average=avg, cost=st.cost)
 
 
 # --- saving and resuming -------------------------------------------------------------------

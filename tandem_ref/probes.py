@@ -260,13 +260,10 @@ class ProbeMethod(Method):
         for x in st.mixtures:
             avg.add(x)
             means.append(avg.value(x))
-        nan = np.full(n, np.nan)
-        return Trace(method=self.name, params=dict(self.params), domains=list(problem.domains), seed=st.seed,
-                     budget=st.budget, steps=st.probe_steps * np.arange(1, n + 1, dtype=np.int64),
-                     alpha=st.mixtures.copy(), alpha_avg=np.asarray(means).reshape(n, m),
-                     scores=np.full((n, m), np.nan), twin_distance=nan, penalty_gap=nan.copy(),
-                     grad_steps=st.grad_steps.copy(), output=a, alpha_last=a.copy(), alpha_average=a.copy(),
-                     cost=dict(st.cost))
+        return Trace.build(self.name, self.params, problem.domains, st.seed, st.budget,
+                           steps=st.probe_steps * np.arange(1, n + 1, dtype=np.int64), alpha=st.mixtures.copy(),
+                           alpha_avg=np.asarray(means).reshape(n, m), grad_steps=st.grad_steps.copy(), output=a,
+                           cost=st.cost)
 
     def save(self, problem, state: ProbeState, path) -> None:
         save_probes(state, path)

@@ -26,6 +26,27 @@ class Trace:
     alpha_average: np.ndarray
     cost: dict = field(default_factory=dict)
 
+    @classmethod
+    def build(cls, method: str, params: dict, domains, seed: int, budget: int, *, output, steps=(), alpha=None,
+              alpha_avg=None, scores=None, twin_distance=None, penalty_gap=None, grad_steps=None, alpha_last=None,
+              alpha_average=None, cost=None) -> "Trace":
+        """The one constructor every method's trace goes through: what a method does not log is
+        filled in (NaN signals and twin columns, the trajectory's own mixture as its running average,
+        the returned mixture as the last and averaged one, zero cost)."""
+        m, T = len(domains), len(steps)
+        nan = lambda *shape: np.full(shape, np.nan)  # noqa: E731
+        f64 = lambda x, default: default if x is None else np.asarray(x, dtype=np.float64)  # noqa: E731
+        output = np.asarray(output, dtype=np.float64)
+        alpha = f64(alpha, np.zeros((T, m)))
+        zero = {"grad_steps": 0, "forward_evals": 0, "examples": 0, "tokens": 0, "flops": 0.0}
+        return cls(method=method, params=dict(params), domains=list(domains), seed=int(seed), budget=int(budget),
+                   steps=np.asarray(steps, dtype=np.int64), alpha=alpha, alpha_avg=f64(alpha_avg, alpha.copy()),
+                   scores=f64(scores, nan(T, m)), twin_distance=f64(twin_distance, nan(T)),
+                   penalty_gap=f64(penalty_gap, nan(T)),
+                   grad_steps=np.zeros(T, dtype=np.int64) if grad_steps is None else np.asarray(grad_steps, np.int64),
+                   output=output, alpha_last=f64(alpha_last, output.copy()),
+                   alpha_average=f64(alpha_average, output.copy()), cost=dict(zero if cost is None else cost))
+
     @property
     def weights(self) -> dict[str, float]:
         return {d: float(a) for d, a in zip(self.domains, self.output)}

@@ -157,15 +157,8 @@ class FixedMixtureMethod(Method):
                            "delete it to start over") from None
 
     def trace(self, problem, state: FixedState) -> Trace:
-        a = np.asarray(self.mixture(problem), dtype=np.float64)
-        m = len(a)
-        empty = np.zeros((0, m))
-        return Trace(method=self.name, params=dict(self.params), domains=list(problem.domains), seed=state.seed,
-                     budget=state.budget, steps=np.zeros(0, dtype=np.int64), alpha=empty, alpha_avg=empty,
-                     scores=empty, twin_distance=np.zeros(0), penalty_gap=np.zeros(0),
-                     grad_steps=np.zeros(0, dtype=np.int64), output=a, alpha_last=a.copy(),
-                     alpha_average=a.copy(), cost={"grad_steps": 0, "forward_evals": 0, "examples": 0,
-                                                  "tokens": 0, "flops": 0.0})
+        return Trace.build(self.name, self.params, problem.domains, state.seed, state.budget,
+                           output=self.mixture(problem))
 
 
 class OnlineMethod(Method):

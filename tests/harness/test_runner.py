@@ -153,3 +153,21 @@ def test_tables_do_not_depend_on_method_order_problem_order_or_jobs(tmp_path):
     assert set(a.columns) == set(b.columns)  # columns come in the order methods first report them
     cols = sorted(a.columns)
     pd.testing.assert_frame_equal(comparable(a[cols]), comparable(b[cols]), check_exact=True)
+
+
+def test_a_cell_computes_single_threaded_in_any_process():
+    """--jobs 1 computes in the sweep's own process, --jobs N in workers started with one BLAS thread:
+    a cell pins one BLAS and one torch thread wherever it runs (a mixing-law fit's chosen mixture moved
+    in its last bit between the two before), and gives the process its threads back afterwards."""
+    import torch
+    from threadpoolctl import threadpool_info
+
+    from bench.compute import single_threaded
+
+    torch.set_num_threads(2)
+    with single_threaded() as pin_torch:
+        assert all(p["num_threads"] == 1 for p in threadpool_info() if p["user_api"] == "blas")
+        assert torch.get_num_threads() == 1
+        pin_torch(3)  # a problem's own "threads" setting
+        assert torch.get_num_threads() == 3
+    assert torch.get_num_threads() == 2
