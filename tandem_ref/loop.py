@@ -20,8 +20,9 @@ from typing import Any
 import numpy as np
 
 from .atomic import write_atomic
+from .context import LoopContext
 from .errors import BadInput
-from .schedules import LoopContext, ReferenceSchedule
+from .schedules import ReferenceSchedule
 from .signals import Signal
 from .simplex import RunningAverage, uniform, validate_mixture
 from .trace import Trace
@@ -67,6 +68,7 @@ class LoopState:
     cost: dict = field(default_factory=dict)
     log: dict = field(default_factory=lambda: {k: [] for k in LOG_KEYS})
     memory: dict = field(default_factory=dict)  # arrays a stateful part keeps across updates (ctx.memory)
+    diagnostics: dict = field(default_factory=dict)  # what the signal reported at each update, under its names
 
     @property
     def done(self) -> bool:
@@ -148,6 +150,9 @@ def advance(problem, spec: LoopSpec, st: LoopState, stop_after: int | None = Non
         log["twin_distance"].append(dist)
         log["penalty_gap"].append(info.get("penalty_gap", np.nan))
         log["grad_steps"].append(problem.cost.grad_steps)
+        for k, v in info.items():  # every signal's own diagnostics (DoGE's alignments, Aioli's A, ...)
+            if not callable(v):
+                st.diagnostics.setdefault(k, []).append(np.array(v, dtype=np.float64))
     st.proxy, st.reference = ctx.proxy, ctx.reference
     st.cost = problem.cost.as_dict()
     return st
@@ -163,7 +168,8 @@ def trace_of(st: LoopState, spec: LoopSpec, method: str, params: dict, domains) 
                        alpha_avg=arr("alpha_avg", (T, m)), scores=arr("scores", (T, m)),
                        twin_distance=arr("twin_distance", (T,)), penalty_gap=arr("penalty_gap", (T,)),
                        grad_steps=L["grad_steps"], output=(avg if spec.output == "average" else st.alpha).copy(),
-                       alpha_last=st.alpha.copy(), alpha_average=avg, cost=st.cost)
+                       alpha_last=st.alpha.copy(), alpha_average=avg, cost=st.cost,
+                       diagnostics={k: np.stack(v) for k, v in st.diagnostics.items()})
 
 
 # --- saving and resuming -------------------------------------------------------------------
@@ -180,6 +186,8 @@ def save_state(problem, st: LoopState, path) -> None:
         arrays["sig_ema"] = st.sig_ema
     for k, v in st.memory.items():
         arrays[f"memory/{k}"] = np.asarray(v)
+    for k, v in st.diagnostics.items():
+        arrays[f"diagnostics/{k}"] = np.stack(v)
     m = len(st.alpha)
     for k in LOG_KEYS:
         shape = (-1, m) if k in ("alpha", "alpha_avg", "scores") else (-1,)
@@ -239,4 +247,5 @@ def _load_state(problem, path) -> LoopState:
             log[k] = [float(x) for x in a]
     return LoopState(proxy, reference, arrays["alpha"].copy(), RunningAverage(m, meta["avg_count"], arrays["avg_mean"]),
                      rng, meta["budget"], meta["seed"], t=meta["t"], steps=meta["steps"],
-                     sig_ema=arrays.get("sig_ema"), cost=meta["cost"], log=log, memory=sub("memory/"))
+                     sig_ema=arrays.get("sig_ema"), cost=meta["cost"], log=log, memory=sub("memory/"),
+                     diagnostics={k: [row.copy() for row in v] for k, v in sub("diagnostics/").items()})

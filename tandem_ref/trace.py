@@ -25,11 +25,14 @@ class Trace:
     alpha_last: np.ndarray
     alpha_average: np.ndarray
     cost: dict = field(default_factory=dict)
+    # what an online method's signal reported at each logged update, under the signal's own names
+    # (TANDEM's penalty_gap, DoGE's alignment, Aioli's A): name -> array with the updates first
+    diagnostics: dict = field(default_factory=dict)
 
     @classmethod
     def build(cls, method: str, params: dict, domains, seed: int, budget: int, *, output, steps=(), alpha=None,
               alpha_avg=None, scores=None, twin_distance=None, penalty_gap=None, grad_steps=None, alpha_last=None,
-              alpha_average=None, cost=None) -> "Trace":
+              alpha_average=None, cost=None, diagnostics=None) -> "Trace":
         """The one constructor every method's trace goes through: what a method does not log is
         filled in (NaN signals and twin columns, the trajectory's own mixture as its running average,
         the returned mixture as the last and averaged one, zero cost)."""
@@ -45,7 +48,8 @@ class Trace:
                    penalty_gap=f64(penalty_gap, nan(T)),
                    grad_steps=np.zeros(T, dtype=np.int64) if grad_steps is None else np.asarray(grad_steps, np.int64),
                    output=output, alpha_last=f64(alpha_last, output.copy()),
-                   alpha_average=f64(alpha_average, output.copy()), cost=dict(zero if cost is None else cost))
+                   alpha_average=f64(alpha_average, output.copy()), cost=dict(zero if cost is None else cost),
+                   diagnostics=dict(diagnostics or {}))
 
     @property
     def weights(self) -> dict[str, float]:
@@ -68,5 +72,7 @@ class Trace:
         """Bitwise equality of every recorded array (NaN equals NaN)."""
         names = ["steps", "alpha", "alpha_avg", "scores", "twin_distance", "penalty_gap",
                  "grad_steps", "output", "alpha_last", "alpha_average"]
-        return all(np.array_equal(getattr(self, n), getattr(other, n), equal_nan=True) for n in names) \
-            and self.cost == other.cost
+        same = lambda a, b: np.array_equal(a, b, equal_nan=True)  # noqa: E731
+        return all(same(getattr(self, n), getattr(other, n)) for n in names) and self.cost == other.cost \
+            and self.diagnostics.keys() == other.diagnostics.keys() \
+            and all(same(v, other.diagnostics[k]) for k, v in self.diagnostics.items())

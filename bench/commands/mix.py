@@ -74,8 +74,11 @@ def run(args) -> int:
         "train_tokens": dict(zip(doms, problem.sizes.astype(int).tolist())),
         # passes over each domain's unique training sequences by the mixer's proxy
         "repetitions": None if proxy is None else problem.repetitions(proxy),
-        "trajectory": [{"step": int(s), "weights": dict(zip(doms, a.tolist()))}
-                       for s, a in zip(trace.steps, trace.alpha)],
+        "trajectory": [{"step": int(s), "weights": dict(zip(doms, a.tolist())),
+                        # what the method's signal reported at this update, under its own names
+                        **({"diagnostics": {k: v[t].tolist() for k, v in trace.diagnostics.items()}}
+                           if trace.diagnostics else {})}
+                       for t, (s, a) in enumerate(zip(trace.steps, trace.alpha))],
         "cost": cost,
         "data": {"fingerprint": problem.data.fingerprint, "corpus": corpus.fingerprint,
                  "sources": {d.name: d.source for d in corpus.domains}},

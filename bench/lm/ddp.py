@@ -44,7 +44,8 @@ def main(argv=None) -> int:
         checksum = float(sum(p.double().sum() for p in st.proxy.params))
         with open(os.path.join(a.out, f"rank{d.rank}-{name}.json"), "w") as f:
             json.dump({"rank": d.rank, "world": d.world, "alpha": trace.alpha.tolist(), "output": trace.output.tolist(),
-                       "scores": trace.scores.tolist(), "param_checksum": checksum, "cost": trace.cost}, f)
+                       "scores": trace.scores.tolist(), "param_checksum": checksum, "cost": trace.cost,
+                       "diagnostics": {k: v.tolist() for k, v in trace.diagnostics.items()}}, f)
     if d.world > 1:
         dist.barrier()
         dist.destroy_process_group()

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from tandem_ref import QuadraticProblem, get_method, load_state, save_state
+from tandem_ref.context import LoopContext
 from tandem_ref.methods.aioli import LearnParams
-from tandem_ref.schedules import LoopContext
 from tandem_ref.simplex import mirror_step, uniform
 
 FAST = {"odm": {}, "aioli": {"update_steps": 24, "lp_rounds": 2, "lp_steps": 2},
@@ -169,3 +169,20 @@ def test_stop_and_resume_is_bitwise_identical(family_a, tmp_path, name, noise):
     resumed = m.advance(fresh, load_state(fresh, tmp_path / "state.npz"))
     assert m.trace(fresh, resumed).equal(full)
     assert sorted(resumed.memory) == sorted(st.memory) and len(resumed.memory) > 0
+
+
+def test_each_signal_logs_its_own_diagnostics_under_its_own_names():
+    """The loop keeps what every signal reports at each update (not only TANDEM's columns): TANDEM's
+    penalty gap, DoGE's per-domain alignments, Aioli's interaction matrix."""
+    from tandem_ref import QuadraticProblem, get_method
+
+    p = QuadraticProblem.random(m=3, d=4, seed=0)
+    runs = {name: get_method(name, **kw).run(p, 60, 0) for name, kw in
+            (("tandem", {}), ("doge", {}), ("aioli", {"update_steps": 24, "lp_rounds": 1, "lp_steps": 2}))}
+    t = runs["tandem"]
+    assert set(t.diagnostics) == {"penalty_gap"}
+    np.testing.assert_array_equal(t.diagnostics["penalty_gap"], t.penalty_gap)
+    d = runs["doge"]
+    assert d.diagnostics["alignment"].shape == (len(d.steps), 3)
+    a = runs["aioli"]
+    assert a.diagnostics["A"].shape[0] == len(a.steps) and a.diagnostics["A"].shape[-1] == 3
