@@ -10,7 +10,7 @@ import inspect
 
 from tandem_ref.errors import BadInput, unknown
 from tandem_ref.names import Registry
-from theory.families import FAMILIES
+from theory.families import FAMILIES, descriptions
 from theory.families import make as make_family
 
 PROBLEMS = Registry("problem", {
@@ -22,7 +22,7 @@ PROBLEMS = Registry("problem", {
 
 def problem_names() -> dict[str, str]:
     """name -> one-line description, theory families first."""
-    return {**FAMILIES, **{name: _doc_line(name) for name in PROBLEMS}}
+    return {**descriptions(), **{name: _doc_line(name) for name in PROBLEMS}}
 
 
 def family_names() -> list[str]:

@@ -142,19 +142,32 @@ def fingerprint_of(obj) -> str:
 class VectorProblem:
     """Shared machinery for problems whose state is one float64 parameter vector.
 
-    Subclasses provide ``_grad(theta, alpha, val_weight)``, ``_domain_losses(theta)``,
-    ``_val_loss(theta)``, ``_domain_grads(theta)`` (M x d) and ``_val_grad(theta)``, and may add
-    gradient noise through ``noise`` (std of an isotropic Gaussian added to each gradient step,
-    the stochastic mode)."""
+    Subclasses provide the population quantities at a parameter vector, a public protocol that the
+    loop and theory's exact solvers (theory.exact) both use: ``losses_at(theta)`` (L_i, M),
+    ``val_loss_at(theta)``, ``grads_at(theta)`` (M x d), ``val_grad_at(theta)``,
+    ``grad_at(theta, alpha, val_weight)`` (of G_alpha + val_weight L_val); and, for the exact
+    solvers, ``inner_solution(alpha, val_weight)``, ``inner_hessian(theta, alpha, val_weight)`` and
+    ``regulariser(theta)`` (1/2 ridge ||theta||^2 unless overridden). They may add gradient noise
+    through ``noise`` (std of an isotropic Gaussian added to each gradient step, the stochastic mode)."""
 
     domains: tuple[str, ...]
     sizes: np.ndarray | None = None
     lr: float
     noise: float = 0.0
     flops_per_grad: float = 0.0
+    ridge: float = 0.0
 
     def __init__(self):
         self.cost = Cost()
+
+    # --- what an exact solver needs besides the population quantities -----------------------
+    def regulariser(self, theta) -> float:
+        """r(theta) in G_alpha = sum_i alpha_i L_i + r."""
+        return 0.5 * self.ridge * float(theta @ theta)
+
+    def inner_hessian(self, theta, alpha, val_weight: float = 0.0) -> np.ndarray:
+        """The Hessian of G_alpha + val_weight L_val at theta."""
+        raise NotImplementedError(f"{type(self).__name__} has no inner Hessian")
 
     # --- states -------------------------------------------------------------------------
     def copy(self, state):
@@ -178,7 +191,7 @@ class VectorProblem:
         alpha = np.asarray(alpha, dtype=np.float64)
         theta = np.array(state, dtype=np.float64, copy=True)
         for _ in range(int(n)):
-            g = self._grad(theta, alpha, val_weight)
+            g = self.grad_at(theta, alpha, val_weight)
             if self.noise and rng is not None:
                 g = g + self._gradient_noise(alpha, val_weight, rng, theta.shape)
             theta -= lr * g
@@ -194,16 +207,16 @@ class VectorProblem:
     # --- evaluation ---------------------------------------------------------------------
     def train_losses(self, state, rng=None) -> np.ndarray:
         self.cost.add(forward_evals=1)
-        return self._domain_losses(np.asarray(state))
+        return self.losses_at(np.asarray(state))
 
     def val_loss(self, state, rng=None) -> float:
         self.cost.add(forward_evals=1)
-        return float(self._val_loss(np.asarray(state)))
+        return float(self.val_loss_at(np.asarray(state)))
 
     def loss_gap(self, w, u, rng=None) -> np.ndarray:
         """L_i(w) - L_i(u) per domain (the twin gap Delta of TANDEM)."""
         self.cost.add(forward_evals=2)
-        return self._domain_losses(np.asarray(w)) - self._domain_losses(np.asarray(u))
+        return self.losses_at(np.asarray(w)) - self.losses_at(np.asarray(u))
 
     def excess_loss(self, u, w, clip=True, rng=None) -> np.ndarray:
         """L_i(u) - L_i(w) per domain, clipped at 0 (DoReMi's excess loss of proxy u over reference w).
@@ -211,13 +224,13 @@ class VectorProblem:
         A population problem has one loss per domain, so the clip acts per domain; the LM clips per
         token, as DoReMi's code does."""
         self.cost.add(forward_evals=2)
-        e = self._domain_losses(np.asarray(u)) - self._domain_losses(np.asarray(w))
+        e = self.losses_at(np.asarray(u)) - self.losses_at(np.asarray(w))
         return np.maximum(e, 0.0) if clip else e
 
     def grad_stats(self, state, rng=None) -> GradStats:
         theta = np.asarray(state)
-        G = self._domain_grads(theta)
-        gv = self._val_grad(theta)
+        G = self.grads_at(theta)
+        gv = self.val_grad_at(theta)
         # one backward per domain plus one for the target, as in DoGE
         self.cost.add(grad_steps=0, forward_evals=len(self.domains) + 1,
                       flops=(len(self.domains) + 1) * self.flops_per_grad)

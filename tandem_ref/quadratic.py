@@ -90,29 +90,32 @@ class QuadraticProblem(VectorProblem):
         return (np.einsum("m,mij->ij", np.asarray(alpha, dtype=np.float64), self.H)
                 + self.ridge * np.eye(self.dim) + val_weight * self.V)
 
+    def inner_hessian(self, theta, alpha, val_weight: float = 0.0) -> np.ndarray:
+        return self.hessian(alpha, val_weight)  # constant in theta
+
     def inner_solution(self, alpha, val_weight: float = 0.0) -> np.ndarray:
         """argmin_theta G_alpha(theta) + val_weight L_val(theta) (the proxy's and the reference's target)."""
         rhs = np.einsum("m,mi->i", np.asarray(alpha, dtype=np.float64), self.Hc) + val_weight * self.V @ self.theta_val
         return np.linalg.solve(self.hessian(alpha, val_weight), rhs)
 
     # --- VectorProblem hooks ------------------------------------------------------------
-    def _domain_grads(self, theta):
+    def grads_at(self, theta):
         return np.einsum("mij,mj->mi", self.H, theta[None, :] - self.c)
 
-    def _val_grad(self, theta):
+    def val_grad_at(self, theta):
         return self.V @ (theta - self.theta_val)
 
-    def _grad(self, theta, alpha, val_weight):
-        g = alpha @ self._domain_grads(theta) + self.ridge * theta
+    def grad_at(self, theta, alpha, val_weight):
+        g = alpha @ self.grads_at(theta) + self.ridge * theta
         if val_weight:
-            g = g + val_weight * self._val_grad(theta)
+            g = g + val_weight * self.val_grad_at(theta)
         return g
 
-    def _domain_losses(self, theta):
+    def losses_at(self, theta):
         r = theta[None, :] - self.c
         return 0.5 * np.einsum("mi,mij,mj->m", r, self.H, r)
 
-    def _val_loss(self, theta):
+    def val_loss_at(self, theta):
         r = theta - self.theta_val
         return 0.5 * r @ self.V @ r
 
@@ -124,7 +127,7 @@ class QuadraticProblem(VectorProblem):
         self.cost.add(forward_evals=2)
         u = np.asarray(u)
         delta = np.asarray(w) - u
-        return self._domain_grads(u) @ delta + 0.5 * np.einsum("i,mij,j->m", delta, self.H, delta)
+        return self.grads_at(u) @ delta + 0.5 * np.einsum("i,mij,j->m", delta, self.H, delta)
 
     def excess_loss(self, u, w, clip=True, rng=None):
         e = -self.loss_gap(w, u)

@@ -9,6 +9,8 @@ in CLAIM_IDS; predictions the measurements contradict are in KNOWN_CONTRADICTION
 
 from __future__ import annotations
 
+from tandem_ref.names import Registry
+
 from .catalogue import CATALOGUE
 
 CLAIM_IDS = {
@@ -50,4 +52,4 @@ def _claim(name):
     return fn
 
 
-CLAIMS = {name: _claim(name) for name in CLAIM_IDS}
+CLAIMS = Registry("claim", {name: _claim(name) for name in CLAIM_IDS})

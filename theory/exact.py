@@ -1,11 +1,12 @@
 """Exact bilevel quantities of a controlled problem (research/theory.md sections 1 and 2).
 
-A family problem exposes, besides the tandem_ref Problem protocol:
+A family problem is a ``tandem_ref.problem.VectorProblem`` and uses its public population protocol:
   inner_solution(alpha, val_weight=0)  argmin_theta G_alpha(theta) + val_weight L_val(theta)
-  _domain_losses, _val_loss, _domain_grads, _val_grad   (the VectorProblem hooks)
-  inner_hessian(theta, alpha, val_weight)   (optional; QuadraticProblem.hessian is used otherwise)
-  regulariser(theta)                        (optional; 1/2 ridge ||theta||^2 otherwise)
-and may override any quantity in closed form (F_closed, hypergradient_closed, exact_optimum).
+  losses_at, val_loss_at, grads_at, val_grad_at, grad_at   (the population quantities at theta)
+  inner_hessian(theta, alpha, val_weight), regulariser(theta)
+and declares what it knows in closed form by subclassing ``theory.closed_forms.ClosedForms`` (F,
+its batch, the hypergradient, the optimum). A ``QuadraticProblem`` (Family A and its kin) is
+recognised by its type: its penalty gap, loss gaps and batched F have exact quadratic forms.
 
 (BL)  F(alpha) = L_val(theta*(alpha)),  theta*(alpha) = argmin G_alpha
       d_i F = -grad L_i(theta*)^T H_alpha^-1 grad L_val(theta*)                    (implicit function thm)
@@ -21,8 +22,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from tandem_ref.errors import BadInput
+from tandem_ref.names import Registry
+from tandem_ref.quadratic import QuadraticProblem
 
+from .closed_forms import closed_forms
 from .simplex_opt import FW_TOL, field_fixed_point, fw_gap, minimize_simplex, simplex_grid, simplex_qp
 
 __all__ = ["Optimum", "optimum", "F", "hypergradient", "fw_gap", "theta_star", "w_lambda", "F_lambda",
@@ -54,44 +57,39 @@ def theta_star(problem, alpha) -> np.ndarray:
 
 
 def _hessian(problem, theta, alpha, val_weight=0.0):
-    if hasattr(problem, "inner_hessian"):
-        return problem.inner_hessian(theta, alpha, val_weight)
-    return problem.hessian(alpha, val_weight)
+    return problem.inner_hessian(theta, alpha, val_weight)
 
 
-def _reg(problem, theta):
-    if hasattr(problem, "regulariser"):
-        return problem.regulariser(theta)
-    return 0.5 * getattr(problem, "ridge", 0.0) * float(theta @ theta)
+def _quadratic(problem) -> bool:
+    return isinstance(problem, QuadraticProblem)
 
 
 def G(problem, alpha, theta) -> float:
     """G_alpha(theta) = sum_i alpha_i L_i(theta) + r(theta)."""
-    return float(np.asarray(alpha) @ problem._domain_losses(theta) + _reg(problem, theta))
+    return float(np.asarray(alpha) @ problem.losses_at(theta) + problem.regulariser(theta))
 
 
 def _gap(problem, w, u):
     """L_i(w) - L_i(u) per domain, exact (QuadraticProblem computes it from delta = w - u, section 9)."""
     with problem.cost.pause():
-        return problem.loss_gap(w, u) if hasattr(problem, "Hc") else \
-            problem._domain_losses(w) - problem._domain_losses(u)
+        return problem.loss_gap(w, u) if _quadratic(problem) else problem.losses_at(w) - problem.losses_at(u)
 
 
 # --- (BL) ----------------------------------------------------------------------------------------
 
 def F(problem, alpha) -> float:
     alpha = np.asarray(alpha, dtype=np.float64)
-    if hasattr(problem, "F_closed"):
-        return float(problem.F_closed(alpha))
-    return float(problem._val_loss(theta_star(problem, alpha)))
+    f = closed_forms(problem).F_closed(alpha)
+    return float(problem.val_loss_at(theta_star(problem, alpha)) if f is None else f)
 
 
 def F_many(problem, alphas) -> np.ndarray:
     """F on a batch of mixtures (vectorised where the family provides it)."""
     alphas = np.asarray(alphas, dtype=np.float64)
-    if hasattr(problem, "F_batch"):
-        return problem.F_batch(alphas)
-    if hasattr(problem, "Hc") and not hasattr(problem, "F_closed"):  # quadratic: one batched solve
+    batch = closed_forms(problem).F_batch(alphas)
+    if batch is not None:
+        return batch
+    if _quadratic(problem):  # one batched solve
         Hs = np.einsum("nm,mij->nij", alphas, problem.H) + problem.ridge * np.eye(problem.dim)
         th = np.linalg.solve(Hs, (alphas @ problem.Hc)[..., None])[..., 0]
         r = th - problem.theta_val
@@ -102,18 +100,19 @@ def F_many(problem, alphas) -> np.ndarray:
 def hypergradient(problem, alpha) -> np.ndarray:
     """d_i F = -grad L_i(theta*)^T H_alpha^-1 grad L_val(theta*) (implicit function theorem)."""
     alpha = np.asarray(alpha, dtype=np.float64)
-    if hasattr(problem, "hypergradient_closed"):
-        return problem.hypergradient_closed(alpha)
+    g = closed_forms(problem).hypergradient_closed(alpha)
+    if g is not None:
+        return g
     th = theta_star(problem, alpha)
-    z = np.linalg.solve(_hessian(problem, th, alpha), problem._val_grad(th))
-    return -problem._domain_grads(th) @ z
+    z = np.linalg.solve(_hessian(problem, th, alpha), problem.val_grad_at(th))
+    return -problem.grads_at(th) @ z
 
 
 def shared_curvature_qp(problem):
     """For a quadratic family with shared curvature H_i = H (B, C1, C2-like): theta*(alpha) = A c^T alpha with
     A = (H + rho I)^-1 H, so F(alpha) = 1/2 alpha^T Q alpha - b^T alpha + const, Q = c A^T V A c^T,
     b = c A^T V theta_v. None when the curvatures differ."""
-    if not hasattr(problem, "Hc") or not np.allclose(problem.H, problem.H[0], rtol=0, atol=1e-14):
+    if not _quadratic(problem) or not np.allclose(problem.H, problem.H[0], rtol=0, atol=1e-14):
         return None
     H = problem.H[0]
     A = np.linalg.solve(H + problem.ridge * np.eye(problem.dim), H)
@@ -124,10 +123,11 @@ def shared_curvature_qp(problem):
 def optimum(problem, *, grid_step: float | None = 1 / 200, seed: int = 0, method: str = "auto") -> Optimum:
     """alpha* by the section 5 recipe, certified by FW gap: the family's closed form where it has one, the
     simplex QP for shared-curvature quadratics (method "qp"), else softmax-BFGS + KKT polish ("bfgs")."""
-    if method == "auto" and hasattr(problem, "exact_optimum"):
-        return problem.exact_optimum()
+    closed = closed_forms(problem)
+    if method == "auto" and (opt := closed.exact_optimum()) is not None:
+        return opt
     m = len(problem.domains)
-    step = getattr(problem, "grid_step", grid_step)
+    step = grid_step if closed.grid_step is None else closed.grid_step
     qp = shared_curvature_qp(problem) if method in ("auto", "qp") else None
     if qp is not None and m <= 12:
         a = simplex_qp(*qp)
@@ -155,16 +155,16 @@ def penalty_gap(problem, alpha, lam) -> float:
     """P(alpha, w_lambda) = G_alpha(w_lambda) - v(alpha) >= 0 (theory.md P3: ~ g^T H^-1 g / (2 lambda^2))."""
     alpha = np.asarray(alpha, dtype=np.float64)
     u, w = theta_star(problem, alpha), w_lambda(problem, alpha, lam)
-    if hasattr(problem, "Hc"):  # quadratic: grad G_alpha(u) = 0, so P = 1/2 delta^T H_alpha delta exactly
+    if _quadratic(problem):  # grad G_alpha(u) = 0, so P = 1/2 delta^T H_alpha delta exactly
         d = w - u
         return float(0.5 * d @ problem.hessian(alpha) @ d)
-    return float(alpha @ _gap(problem, w, u) + _reg(problem, w) - _reg(problem, u))
+    return float(alpha @ _gap(problem, w, u) + problem.regulariser(w) - problem.regulariser(u))
 
 
 def F_lambda(problem, alpha, lam) -> float:
     """F_lambda(alpha) = L_val(w_lambda) + lambda P (theory.md section 2); F_lambda <= F (P1)."""
     w = w_lambda(problem, alpha, lam)
-    return float(problem._val_loss(w) + lam * penalty_gap(problem, alpha, lam))
+    return float(problem.val_loss_at(w) + lam * penalty_gap(problem, alpha, lam))
 
 
 def grad_F_lambda(problem, alpha, lam) -> np.ndarray:
@@ -178,7 +178,7 @@ def penalty_constant(problem, alpha) -> float:
     lambda^2 P -> it (P3)."""
     alpha = np.asarray(alpha, dtype=np.float64)
     u = theta_star(problem, alpha)
-    g = problem._val_grad(u)
+    g = problem.val_grad_at(u)
     return float(0.5 * g @ np.linalg.solve(_hessian(problem, u, alpha), g))
 
 
@@ -202,7 +202,7 @@ def kprobe_field(problem, alpha, K: int, eta: float | None = None) -> np.ndarray
     H = _hessian(problem, u, alpha)
     A = np.eye(H.shape[0]) - eta * H
     PK = (np.eye(H.shape[0]) - np.linalg.matrix_power(A, int(K))) @ np.linalg.inv(H)
-    return -problem._domain_grads(u) @ PK @ problem._val_grad(u)
+    return -problem.grads_at(u) @ PK @ problem.val_grad_at(u)
 
 
 def twin_signal(problem, alpha, lam, K: int, eta: float | None = None, theta0=None, w0=None) -> np.ndarray:
@@ -214,15 +214,15 @@ def twin_signal(problem, alpha, lam, K: int, eta: float | None = None, theta0=No
     u = theta_star(problem, alpha) if theta0 is None else np.array(theta0, dtype=np.float64)
     w = u.copy() if w0 is None else np.array(w0, dtype=np.float64)
     for _ in range(int(K)):
-        u = u - eta * problem._grad(u, alpha, 0.0)
-        w = w - eta * problem._grad(w, alpha, 1.0 / lam)
+        u = u - eta * problem.grad_at(u, alpha, 0.0)
+        w = w - eta * problem.grad_at(w, alpha, 1.0 / lam)
     return lam * _gap(problem, w, u)
 
 
 def alignment_field(problem, alpha) -> np.ndarray:
     """DoGE's plain rule at a converged proxy: g_i = -<grad L_i(u*), grad L_val(u*)> (the K = 1 field / eta)."""
     u = theta_star(problem, alpha)
-    return -problem._domain_grads(u) @ problem._val_grad(u)
+    return -problem.grads_at(u) @ problem.val_grad_at(u)
 
 
 def valonly_field(problem, alpha) -> np.ndarray:
@@ -245,6 +245,28 @@ def kprobe_fixed_point(problem, K: int, eta: float | None = None) -> Optimum:
     return fixed_point(lambda a: kprobe_field(problem, a, K, eta), len(problem.domains))
 
 
+def _twin_reset_fixed_point(problem, lam=None, K=None, eta=None, **_):
+    if lam is None:
+        return kprobe_fixed_point(problem, K, eta)
+    return fixed_point(lambda a: twin_signal(problem, a, lam, K, eta), len(problem.domains))
+
+
+def _static_fixed_point(problem, ref_alpha=None, **_):
+    m = len(problem.domains)
+    ref = np.full(m, 1.0 / m) if ref_alpha is None else np.asarray(ref_alpha, dtype=np.float64)
+    return fixed_point(lambda a: static_reference_field(problem, a, ref), m)
+
+
+# the fixed point of each reference schedule at a converged proxy, where theory.md 3.1 gives one
+FIXED_POINTS = Registry("schedule with a fixed point", {
+    "exact-twins": lambda problem, lam=None, **_: optimum_lambda(problem, lam),
+    "twin-reset": _twin_reset_fixed_point,
+    "lookahead": lambda problem, **_: fixed_point(lambda a: alignment_field(problem, a), len(problem.domains)),
+    "static": _static_fixed_point,
+    "val-only": lambda problem, **_: fixed_point(lambda a: valonly_field(problem, a), len(problem.domains)),
+})
+
+
 def schedule_fixed_point(problem, schedule: str, *, lam: float | None = None, K: int | None = None,
                          eta: float | None = None, ref_alpha=None) -> Optimum:
     """The fixed point of a reference schedule at a converged proxy, where theory.md 3.1 gives one:
@@ -254,19 +276,4 @@ def schedule_fixed_point(problem, schedule: str, *, lam: float | None = None, K:
       "static"       DoReMi unclipped: ref_alpha (uniform by default), validation-agnostic
       "val-only"     argmin Gamma_val (static reference at argmin L_val)
     EMA-of-proxy has none (trajectory-dependent) and the persistent reference shares alpha*_lambda when stable."""
-    m = len(problem.domains)
-    if schedule == "exact-twins":
-        return optimum_lambda(problem, lam)
-    if schedule == "twin-reset":
-        if lam is None:
-            return kprobe_fixed_point(problem, K, eta)
-        return fixed_point(lambda a: twin_signal(problem, a, lam, K, eta), m)
-    if schedule == "lookahead":
-        return fixed_point(lambda a: alignment_field(problem, a), m)
-    if schedule == "static":
-        ref = np.full(m, 1.0 / m) if ref_alpha is None else np.asarray(ref_alpha, dtype=np.float64)
-        return fixed_point(lambda a: static_reference_field(problem, a, ref), m)
-    if schedule == "val-only":
-        return fixed_point(lambda a: valonly_field(problem, a), m)
-    raise BadInput(f"schedule: no fixed point for {schedule!r} (known: exact-twins, twin-reset, lookahead, static, "
-                   "val-only)")
+    return FIXED_POINTS.load(schedule)(problem, lam=lam, K=K, eta=eta, ref_alpha=ref_alpha)

@@ -7,14 +7,14 @@ from __future__ import annotations
 import numpy as np
 
 from . import exact
+from .closed_forms import closed_forms
 
 GAIN_FLOOR = 1e-8
 
 
 def fw_gap_at(problem, alpha) -> float:
-    if hasattr(problem, "fw_gap"):  # non-smooth families take the smallest gap over the subdifferential
-        return float(problem.fw_gap(alpha))
-    return exact.fw_gap(exact.hypergradient(problem, alpha), alpha)
+    gap = closed_forms(problem).fw_gap(alpha)  # non-smooth families: the smallest over the subdifferential
+    return exact.fw_gap(exact.hypergradient(problem, alpha), alpha) if gap is None else float(gap)
 
 
 def score(problem, alpha, optimum=None) -> dict:

@@ -50,8 +50,8 @@ class MiniBatchNoise:
         theta = np.asarray(state)
         self.cost.add(forward_evals=len(self.domains) + 1, flops=(len(self.domains) + 1) * self.flops_per_grad)
         xi = self._xi(rng, len(self.domains) + 1)
-        G = self._domain_grads(theta) + xi[:-1]
-        gv = self._val_grad(theta) + xi[-1]
+        G = self.grads_at(theta) + xi[:-1]
+        gv = self.val_grad_at(theta) + xi[-1]
         return GradStats(align=G @ gv, norms=np.linalg.norm(G, axis=1), val_norm=float(np.linalg.norm(gv)))
 
 

@@ -20,7 +20,7 @@ def alpha_star(F, m: int) -> np.ndarray:
 
 def quadratic_alpha_star(p: QuadraticProblem) -> np.ndarray:
     """alpha* of Family A: F(alpha) = L_val(theta*(alpha)), theta* by QuadraticProblem.inner_solution."""
-    return alpha_star(lambda a: p._val_loss(p.inner_solution(a)), len(p.domains))
+    return alpha_star(lambda a: p.val_loss_at(p.inner_solution(a)), len(p.domains))
 
 
 class ExactLawProblem(VectorProblem):
@@ -45,20 +45,20 @@ class ExactLawProblem(VectorProblem):
     def F(self, alpha):
         return self.c + self.s @ np.exp(self.b + self.T @ np.asarray(alpha))
 
-    def _domain_grads(self, theta):
+    def grads_at(self, theta):
         return theta[None, :] - np.eye(len(theta))
 
-    def _grad(self, theta, alpha, val_weight):
-        g = alpha @ self._domain_grads(theta)
-        return g + val_weight * self._val_grad(theta) if val_weight else g
+    def grad_at(self, theta, alpha, val_weight):
+        g = alpha @ self.grads_at(theta)
+        return g + val_weight * self.val_grad_at(theta) if val_weight else g
 
-    def _domain_losses(self, theta):
+    def losses_at(self, theta):
         return 0.5 * ((theta[None, :] - np.eye(len(theta))) ** 2).sum(axis=1)
 
-    def _val_loss(self, theta):
+    def val_loss_at(self, theta):
         return self.F(theta)
 
-    def _val_grad(self, theta):
+    def val_grad_at(self, theta):
         return (self.s * np.exp(self.b + self.T @ theta)) @ self.T
 
 

@@ -58,7 +58,7 @@ def test_single_mixing_law_is_biased_to_a_vertex_on_family_a(family_a):
 
 def test_random_search_returns_the_best_probe_and_costs_full_runs(family_a):
     t = get_method("random-search", probes=8).run(family_a, 150, 3)
-    F = [family_a._val_loss(family_a.step(family_a.init_state(3), x, 150)) for x in t.alpha]
+    F = [family_a.val_loss_at(family_a.step(family_a.init_state(3), x, 150)) for x in t.alpha]
     assert np.array_equal(t.output, t.alpha[int(np.argmin(F))])
     assert t.cost["grad_steps"] == 8 * 150 and t.cost["forward_evals"] == 8
 

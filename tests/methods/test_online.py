@@ -43,7 +43,7 @@ def test_odm_follows_its_code(family_a, rule):
     t = get_method("odm", rule=rule).run(family_a, 40, 0)
     # the reward is the proxy's training loss at the start of each step
     u = family_a.init_state(0)
-    np.testing.assert_allclose(t.scores[0], family_a._domain_losses(u), rtol=1e-14)
+    np.testing.assert_allclose(t.scores[0], family_a.losses_at(u), rtol=1e-14)
     np.testing.assert_allclose(t.alpha, odm_by_hand(rule, t.scores, np.array([0.2, 0.3, 0.5])), rtol=1e-12)
     assert t.cost["grad_steps"] == 40 and t.cost["forward_evals"] == 0  # the reward rides on the step
 
@@ -94,7 +94,7 @@ def test_linear_mixing_law_one_step_residual_scales_as_eta_squared(family_a, f):
     -eta sum_j p_j <grad L_i, grad L_j> + O(eta^2), so the A^t that Aioli's LearnParams estimates from one-step
     segments is eta Gram + O(eta^2) (also through the smoothed one-hots, A = G P^-1): slope +2 in eta."""
     theta0 = family_a.init_state(1)
-    G = family_a._domain_grads(theta0)
+    G = family_a.grads_at(theta0)
     gram = G @ G.T
     etas = family_a.lr * np.logspace(-3, -1.5, 5)
     res = [np.abs(learn_params_once(family_a, theta0, eta, f) - eta * gram).max() for eta in etas]
@@ -126,8 +126,8 @@ def test_skill_it_graph_and_first_updates_by_hand(family_a):
     p_0 ~ exp(eta A 1) (nothing measured yet); with the code's lag, p_1 ~ exp(eta A L_val(theta_0))."""
     t = get_method("skill-it", update_steps=10, graph_steps=25, eta=2.0).run(family_a, 30, 4)
     th0 = family_a.init_state(4)
-    L0 = family_a._val_loss(th0)
-    Li = np.array([family_a._val_loss(family_a.step(th0, e, 25)) for e in np.eye(3)])
+    L0 = family_a.val_loss_at(th0)
+    Li = np.array([family_a.val_loss_at(family_a.step(th0, e, 25)) for e in np.eye(3)])
     A = (L0 - Li) / L0
     np.testing.assert_allclose(t.alpha[0], softmax(2.0 * A), rtol=1e-12)
     np.testing.assert_allclose(t.alpha[1], softmax(2.0 * A * L0), rtol=1e-12)

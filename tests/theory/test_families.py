@@ -78,7 +78,7 @@ def test_budget_lifted_problem_reproduces_closed_form():
     p = make("budget_repetition", 0, delta=0.3, s=[0.05, 0.08], kappa=0.2)
     for a in np.linspace(0.01, 0.99, 23):
         alpha = np.array([a, 1 - a])
-        assert abs(p._val_loss(p.inner_solution(alpha)) - p.F_closed(alpha)) < 1e-14
+        assert abs(p.val_loss_at(p.inner_solution(alpha)) - p.F_closed(alpha)) < 1e-14
 
 
 def test_two_stage_is_the_single_stage_problem_with_metric_StVS():

@@ -80,7 +80,7 @@ def T3_3(profile="quick"):
 def _lifted_argmin(p):
     """a* minimising the lifted problem's L_val(x*(alpha)) by bounded scalar search (independent of the
     closed form)."""
-    r = minimize_scalar(lambda a: p._val_loss(p.inner_solution(np.array([a, 1 - a]))), bounds=(0, 1),
+    r = minimize_scalar(lambda a: p.val_loss_at(p.inner_solution(np.array([a, 1 - a]))), bounds=(0, 1),
                         method="bounded", options={"xatol": 1e-12})
     return float(r.x)
 

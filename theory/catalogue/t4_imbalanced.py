@@ -58,7 +58,7 @@ def T4_2(profile="quick"):
             p = make("budget_repetition", 0, delta=delta, s=s, kappa=kappa)
             a_pred, g_pred, _ = _c2_gain_formula(delta, s, kappa)
             a = exact.optimum(p).alpha[0]
-            num = minimize_scalar(lambda x: p._val_loss(p.inner_solution(np.array([x, 1 - x]))), bounds=(0, 1),
+            num = minimize_scalar(lambda x: p.val_loss_at(p.inner_solution(np.array([x, 1 - x]))), bounds=(0, 1),
                                   method="bounded", options={"xatol": 1e-12}).x
             g = exact.F(p, [0.5, 0.5]) - exact.F(p, [a, 1 - a])
             worst = max(worst, abs(a - a_pred), abs(g - g_pred))

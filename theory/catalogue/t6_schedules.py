@@ -97,7 +97,7 @@ def T6_4(profile="quick"):
     """A-nr: the static val-only reference converges to argmin Gamma_val, not to alpha*."""
     p = a_nr()
     fp = exact.fixed_point(lambda a: exact.valonly_field(p, a), 3).alpha
-    gamma_val = lambda a: float(a @ p._domain_losses(p.theta_val) - (a @ p._domain_losses(exact.theta_star(p, a)) + 0))
+    gamma_val = lambda a: float(a @ p.losses_at(p.theta_val) - (a @ p.losses_at(exact.theta_star(p, a)) + 0))
     mn = minimize_simplex(gamma_val, lambda a: exact.valonly_field(p, a), 3).alpha
     d_min, d_opt = float(np.abs(fp - mn).max()), l1(fp, exact.optimum(p).alpha)
     return [row("T6.4", "val-only reference: fixed point = argmin Gamma_val", "A-nr", "max |fixed point - argmin|",
@@ -148,13 +148,13 @@ def T6_7(profile="quick"):
     p = a_nr()
     th = p.init_state(0)
     mix = np.array([0.2, 0.5, 0.3])
-    G = p._domain_grads(th)
+    G = p.grads_at(th)
     etas = np.logspace(-4, -1, 6)
     res = []
     for eta in etas:
         with p.cost.pause():
             new = p.step(th, mix, 1, lr=eta)
-        res.append(np.linalg.norm((p._domain_losses(new) - p._domain_losses(th)) + eta * (G @ G.T) @ mix))
+        res.append(np.linalg.norm((p.losses_at(new) - p.losses_at(th)) + eta * (G @ G.T) @ mix))
     s = slope(etas, res)
     return [row("T6.7", "linear mixing law holds to first order", "A-nr, one GD step, eta 1e-4..1e-1",
                 "slope of log residual vs log eta", 2.0, s, abs(s - 2) <= 0.1, note="tolerance 0.1")]

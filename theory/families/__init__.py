@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import inspect
 import math
+from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 
-from tandem_ref.errors import BadInput, unknown
+from tandem_ref.errors import BadInput
+from tandem_ref.names import Registry
 
 from .budget import budget_from_spec, make_balanced_budget, make_budget
 from .logistic import logistic_from_spec, make_logistic
@@ -22,42 +25,51 @@ from .regression import make_balanced_samples, make_imbalanced
 from .tabular import make_tabular, tabular_from_spec
 from .twostage import make_two_stage, make_two_stage_example, two_stage_from_spec
 
-FAMILIES: dict[str, str] = {
-    "quadratic": "A: population linear regression; knobs pert (non-realizability) and aniso (curvature)",
-    "balanced": "B1: balanced and abundant population quadratic, validation = uniform mixture (alpha* = uniform)",
-    "balanced_samples": "B2: finite-sample regression, equal n and noise (uniform is KKT in expectation)",
-    "balanced_budget": "B3: fixed token budget, every domain abundant (kappa >= 1/2: a* = 1/2)",
-    "symmetric": "B4: c_i = b e_i, H_i = I, permutation-invariant validation (uniform by symmetry)",
-    "imbalanced": "C1: finite-sample regression with n1/n2 = r (per draw, or expected=True for F_E)",
-    "budget_repetition": "C2: fixed token budget, scarce domain repeated (closed form a*, piecewise quadratic)",
-    "tabular": "D: tabular softmax with Dirichlet conditionals and pseudo-count tau (closed form, non-quadratic)",
-    "logistic": "E: multinomial logistic regression, Newton inner solve, implicit hypergradient",
-    "two_stage": "F: pre-train on the mixture then fine-tune (ridge-to-init or GD); validation metric S^T V S",
-    "two_stage_example": "F: the closed-form two-block example (a*_two = s^2 / (1 + s^2))",
-}
 
-MAKERS = {
-    "quadratic": make_quadratic, "balanced": make_balanced, "balanced_samples": make_balanced_samples,
-    "balanced_budget": make_balanced_budget, "symmetric": make_symmetric, "imbalanced": make_imbalanced,
-    "budget_repetition": make_budget, "tabular": make_tabular, "logistic": make_logistic,
-    "two_stage": make_two_stage, "two_stage_example": make_two_stage_example,
-}
+@dataclass(frozen=True)
+class Family:
+    """A controlled family: what it is (one line), its maker ``(seed, **params) -> problem``, and,
+    for a family whose JSON spec may carry its own arrays, the reader of such a spec and the key
+    that marks one (else a spec is {"family", "seed", "params"})."""
 
-# families whose JSON spec carries its own arrays / numbers (else the spec is {"family", "seed", "params"})
-SPEC_READERS = {
-    "quadratic": (quadratic_from_spec, "H"),
-    "budget_repetition": (budget_from_spec, "delta"),
-    "balanced_budget": (budget_from_spec, "delta"),
-    "two_stage": (two_stage_from_spec, "H"),
-    "tabular": (tabular_from_spec, "counts"),
-    "logistic": (logistic_from_spec, "X"),
-}
+    description: str
+    make: Callable
+    read_spec: Callable | None = None
+    spec_key: str | None = None
+
+
+FAMILIES = Registry("family", {
+    "quadratic": Family("A: population linear regression; knobs pert (non-realizability) and aniso (curvature)",
+                        make_quadratic, quadratic_from_spec, "H"),
+    "balanced": Family("B1: balanced and abundant population quadratic, validation = uniform mixture "
+                       "(alpha* = uniform)", make_balanced),
+    "balanced_samples": Family("B2: finite-sample regression, equal n and noise (uniform is KKT in expectation)",
+                               make_balanced_samples),
+    "balanced_budget": Family("B3: fixed token budget, every domain abundant (kappa >= 1/2: a* = 1/2)",
+                              make_balanced_budget, budget_from_spec, "delta"),
+    "symmetric": Family("B4: c_i = b e_i, H_i = I, permutation-invariant validation (uniform by symmetry)",
+                        make_symmetric),
+    "imbalanced": Family("C1: finite-sample regression with n1/n2 = r (per draw, or expected=True for F_E)",
+                         make_imbalanced),
+    "budget_repetition": Family("C2: fixed token budget, scarce domain repeated (closed form a*, piecewise "
+                                "quadratic)", make_budget, budget_from_spec, "delta"),
+    "tabular": Family("D: tabular softmax with Dirichlet conditionals and pseudo-count tau (closed form, "
+                      "non-quadratic)", make_tabular, tabular_from_spec, "counts"),
+    "logistic": Family("E: multinomial logistic regression, Newton inner solve, implicit hypergradient",
+                       make_logistic, logistic_from_spec, "X"),
+    "two_stage": Family("F: pre-train on the mixture then fine-tune (ridge-to-init or GD); validation metric "
+                        "S^T V S", make_two_stage, two_stage_from_spec, "H"),
+    "two_stage_example": Family("F: the closed-form two-block example (a*_two = s^2 / (1 + s^2))",
+                                make_two_stage_example),
+})
+
+
+def descriptions() -> dict[str, str]:
+    return {name: f.description for name, f in FAMILIES.items()}
 
 
 def make(family: str, seed: int = 0, **params):
-    if family not in MAKERS:
-        raise unknown("family", family, MAKERS)
-    fn = MAKERS[family]
+    fn = FAMILIES.load(family).make
     allowed = [p for p in inspect.signature(fn).parameters if p != "seed"]
     for k in params:
         if k not in allowed:
@@ -102,11 +114,12 @@ def from_spec(spec: dict):
     fam = spec.get("family")
     if fam is None:
         raise BadInput("family: missing field")
-    if not isinstance(fam, str) or fam not in MAKERS:
-        raise BadInput(f"family: unknown family {fam!r} (known: {', '.join(sorted(MAKERS))})")
+    if not isinstance(fam, str) or fam not in FAMILIES:
+        raise BadInput(f"family: unknown family {fam!r} (known: {', '.join(sorted(FAMILIES))})")
     generated = {"family", "seed", "params"}
-    if fam in SPEC_READERS and (SPEC_READERS[fam][1] in spec or not set(spec) <= generated):
-        return SPEC_READERS[fam][0](spec)  # the family's own arrays: the reader names what is missing
+    f = FAMILIES[fam]
+    if f.read_spec is not None and (f.spec_key in spec or not set(spec) <= generated):
+        return f.read_spec(spec)  # the family's own arrays: the reader names what is missing
     extra = sorted(set(spec) - generated)
     if extra:
         raise BadInput(f"{extra[0]}: unknown field; a generated {fam!r} spec has only seed and params")

@@ -22,12 +22,13 @@ import numpy as np
 from tandem_ref.errors import BadInput
 from tandem_ref.problem import VectorProblem, fingerprint_of
 
+from ..closed_forms import ClosedForms
 from ..exact import Optimum
 from ..stochastic import stochastic
 from . import spec as S
 
 
-class BudgetProblem(VectorProblem):
+class BudgetProblem(ClosedForms, VectorProblem):
     family = "budget_repetition"
 
     def __init__(self, delta: float, s, kappa: float, lr: float = 0.5, init_scale: float = 1.0):
@@ -126,22 +127,22 @@ class BudgetProblem(VectorProblem):
     def regulariser(self, x):
         return 0.0
 
-    def _domain_losses(self, x):
+    def losses_at(self, x):
         th, z = x[0], x[1:]
         return np.array([0.5 * (th - self.w[i]) ** 2 + 0.5 * np.sum((z - np.eye(2)[i]) ** 2) for i in range(2)])
 
-    def _val_loss(self, x):
+    def val_loss_at(self, x):
         return 0.5 * x[0] ** 2 + sum(0.5 * self.s[j] * self._phi(x[1 + j], j) for j in range(2))
 
-    def _domain_grads(self, x):
+    def grads_at(self, x):
         return np.array([np.concatenate([[x[0] - self.w[i]], x[1:] - np.eye(2)[i]]) for i in range(2)])
 
-    def _val_grad(self, x):
+    def val_grad_at(self, x):
         return np.array([x[0]] + [0.5 * self.s[j] * self._dphi(x[1 + j], j) for j in range(2)])
 
-    def _grad(self, x, alpha, val_weight):
-        g = alpha @ self._domain_grads(x)
-        return g + val_weight * self._val_grad(x) if val_weight else g
+    def grad_at(self, x, alpha, val_weight):
+        g = alpha @ self.grads_at(x)
+        return g + val_weight * self.val_grad_at(x) if val_weight else g
 
     def inner_hessian(self, x, alpha, val_weight=0.0):
         return np.sum(alpha) * np.eye(3)  # the validation's curvature is not needed at val_weight = 0

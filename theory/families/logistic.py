@@ -15,11 +15,12 @@ import numpy as np
 from tandem_ref.errors import BadInput
 from tandem_ref.problem import VectorProblem, fingerprint_of
 
+from ..closed_forms import ClosedForms
 from ..stochastic import stochastic
 from . import spec as S
 
 
-class LogisticProblem(VectorProblem):
+class LogisticProblem(ClosedForms, VectorProblem):
     family = "logistic"
     grid_step = 1 / 20  # each F needs a Newton solve, so the M <= 3 grid check is coarser
 
@@ -78,24 +79,24 @@ class LogisticProblem(VectorProblem):
     def regulariser(self, theta):
         return 0.5 * self.rho * float(theta @ theta)
 
-    def _domain_losses(self, theta):
+    def losses_at(self, theta):
         return np.array([self._ce(theta, X, Y) for X, Y in zip(self.Xs, self.Ys)])
 
-    def _val_loss(self, theta):
+    def val_loss_at(self, theta):
         return self._ce(theta, self.Xv, self.Yv) + (self.regulariser(theta) if self.val_ridge else 0.0)
 
-    def _domain_grads(self, theta):
+    def grads_at(self, theta):
         return np.stack([self._ce_grad(theta, X, Y) for X, Y in zip(self.Xs, self.Ys)])
 
-    def _val_grad(self, theta):
+    def val_grad_at(self, theta):
         g = self._ce_grad(theta, self.Xv, self.Yv)
         return g + self.rho * theta if self.val_ridge else g
 
-    def _grad(self, theta, alpha, val_weight):
+    def grad_at(self, theta, alpha, val_weight):
         w = self._weights(np.asarray(alpha, dtype=np.float64), 0.0)
         P = self._probs(theta, self.X_all)
         g = (self.X_all.T @ (w[:, None] * (P - self.Y_all))).ravel() + self.rho * theta
-        return g + val_weight * self._val_grad(theta) if val_weight else g
+        return g + val_weight * self.val_grad_at(theta) if val_weight else g
 
     def inner_hessian(self, theta, alpha, val_weight=0.0):
         w = self._weights(np.asarray(alpha, dtype=np.float64), val_weight)

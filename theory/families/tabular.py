@@ -20,6 +20,7 @@ import numpy as np
 from tandem_ref.errors import BadInput
 from tandem_ref.problem import VectorProblem, fingerprint_of
 
+from ..closed_forms import ClosedForms
 from ..stochastic import stochastic
 from . import spec as S
 
@@ -29,7 +30,7 @@ def _log_softmax(T):
     return T - np.log(np.exp(T).sum(axis=-1, keepdims=True))
 
 
-class TabularProblem(VectorProblem):
+class TabularProblem(ClosedForms, VectorProblem):
     family = "tabular"
 
     def __init__(self, e, e_val, tau=1e-4, sizes=None, domains=None, lr=None):
@@ -75,21 +76,21 @@ class TabularProblem(VectorProblem):
     def regulariser(self, theta):
         return self.tau * self._ce(np.ones((self.mx, self.k)), self._table(theta))
 
-    def _domain_losses(self, theta):
+    def losses_at(self, theta):
         T = _log_softmax(self._table(theta))
         return -np.einsum("ixy,xy->i", self.e, T)
 
-    def _val_loss(self, theta):
+    def val_loss_at(self, theta):
         return self._ce(self.e_val, self._table(theta))
 
-    def _domain_grads(self, theta):
+    def grads_at(self, theta):
         T = self._table(theta)
         return np.stack([self._ce_grad(self.e[i], T).ravel() for i in range(self.M)])
 
-    def _val_grad(self, theta):
+    def val_grad_at(self, theta):
         return self._ce_grad(self.e_val, self._table(theta)).ravel()
 
-    def _grad(self, theta, alpha, val_weight):
+    def grad_at(self, theta, alpha, val_weight):
         E = np.einsum("i,ixy->xy", alpha, self.e) + self.tau + val_weight * self.e_val
         return self._ce_grad(E, self._table(theta)).ravel()
 
