@@ -114,3 +114,22 @@ def test_calibration_sets_each_ratios_tolerance_from_its_own_spread():
         "regressed", "ok"]
     with pytest.raises(ValueError, match="two runs"):
         calibrate(runs[:1])
+
+
+def test_calibration_takes_the_spread_over_earlier_calibrations_too():
+    """Runs minutes apart agree more than runs of different sessions: the history of earlier
+    calibrations widens a tolerance that three close runs would set too tight."""
+    runs = [{"a": 2.0}, {"a": 2.02}, {"a": 1.98}]
+    _, tight = calibrate(runs)
+    ratios, tol = calibrate(runs, {"a": [2.5, 1.6]})
+    assert tight["a"] == pytest.approx(TOLERANCE)
+    assert ratios["a"] == pytest.approx(2.0) and tol["a"] == pytest.approx(SPREAD_FACTOR * 0.9 / 2.0)
+
+
+def test_a_target_missed_by_less_than_the_measured_spread_is_reported_not_failed():
+    near = judge(Measurement("g", 1.39, target=1.3, regression=False), 1.22, 0.45)  # 7% past, spread 45%
+    assert near.verdict.startswith("near target") and not near.failed
+    assert judge(Measurement("g", 2.0, target=1.3, regression=False), 1.22, 0.45).verdict == "misses target"
+    assert judge(Measurement("g", 1.39, target=1.3, regression=False), 1.22).verdict == "misses target"  # uncalibrated
+    up = judge(Measurement("t", 0.90, target=0.95, higher_is_better=True), 0.98, 0.20)
+    assert up.verdict.startswith("near target") and not up.failed

@@ -1,6 +1,7 @@
 """Calibrate the performance gate on this machine: run it ``--runs`` times (quietly: nothing else
-busy), store each gated ratio's median as the baseline and its measured spread as its tolerance
-(``gate.calibrate``), and print every run's value of each ratio beside its baseline and tolerance.
+busy), store each gated ratio's median as the baseline and its measured spread as its tolerance,
+over these runs and those of earlier calibrations kept in the baseline (``gate.calibrate``; at most
+``gate.HISTORY`` per ratio; ``--fresh`` forgets them), and print each ratio's runs.
 
     python -m bench.perf.calibrate --runs 3 [-- PYTEST ARGS]
 """
@@ -21,6 +22,8 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m bench.perf.calibrate", description=__doc__.split("\n")[0])
     ap.add_argument("--runs", type=int, default=3, help="gate runs (at least 2)")
     ap.add_argument("--out", default=str(gate.BASELINE), help="the baseline file to write")
+    ap.add_argument("--fresh", action="store_true", help="forget the runs of earlier calibrations (after a "
+                    "benchmark's code changed)")
     ap.add_argument("pytest_args", nargs="*", help="more pytest arguments (after --)")
     a = ap.parse_args(argv)
     if a.runs < 2:
@@ -39,10 +42,13 @@ def main(argv=None) -> int:
                 return 1
             runs.append(json.loads(dump.read_text()))
             print(f"run {i + 1}/{a.runs}: {len(runs[-1])} ratios")
-    ratios, tolerances = gate.calibrate(runs)
-    gate.write_baseline(ratios, tolerances, len(runs), Path(a.out))
+    old = gate.load_baseline(Path(a.out)) if not a.fresh else {}
+    history = old.get("history", {})
+    ratios, tolerances = gate.calibrate(runs, history)
+    merged = {n: (list(history.get(n, [])) + [r[n] for r in runs])[-gate.HISTORY:] for n in ratios}
+    gate.write_baseline(ratios, tolerances, len(runs), Path(a.out), merged)
     for n in ratios:
-        seen = ", ".join(f"{r[n]:.3g}" for r in runs)
+        seen = ", ".join(f"{x:.3g}" for x in merged[n])
         print(f"{n}: baseline {ratios[n]:.3g}, tolerance {tolerances[n]:.0%} (runs: {seen})")
     print(f"baseline written: {a.out}")
     return 0

@@ -1,9 +1,7 @@
 """Shared set-up of the LM benchmarks: a synthetic corpus with any number of domains (no dependence
-on the Python installation's size), LM problems on it, and interleaved minimum timing."""
+on the Python installation's size), LM problems on it, and where a step's time goes."""
 
 from __future__ import annotations
-
-import time
 
 import numpy as np
 import torch
@@ -30,21 +28,6 @@ def problem(m: int, model: str = "tiny", batch_size: int = 16, seq_len: int = 64
     torch.set_num_threads(1)  # one core: the lead's jobs share the other; ratios are what the gate reads
     kw.setdefault("eval_batch", max(1, batch_size // m))  # a stratified evaluation batch of ~batch_size rows
     return lm_problem(0, corpus=corpus(m), model=model, seq_len=seq_len, batch_size=batch_size, warmup=2, **kw)
-
-
-def min_times(fns: dict, rounds: int = 7, inner: int = 1) -> dict:
-    """Minimum seconds per call of each function, the functions interleaved round by round so that
-    a burst of load elsewhere hits every side alike."""
-    best = {k: float("inf") for k in fns}
-    for f in fns.values():  # warm-up (allocator, first-call costs)
-        f()
-    for _ in range(rounds):
-        for k, f in fns.items():
-            t0 = time.perf_counter()
-            for _ in range(inner):
-                f()
-            best[k] = min(best[k], (time.perf_counter() - t0) / inner)
-    return best
 
 
 def growth_exponent(xs, ys) -> float:

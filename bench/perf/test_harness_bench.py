@@ -27,7 +27,8 @@ from bench.provenance import git_commit
 from theory.exact import optimum
 from theory.families import make
 
-from .lmsetup import growth_exponent, min_times
+from .lmsetup import growth_exponent
+from .timing import min_times
 
 REPRODUCE_TARGETS = {"quick": 15 * 60.0, "lm": 90 * 60.0}  # seconds on 2 cores (the issues' limits)
 

@@ -8,19 +8,26 @@ import numpy as np
 
 from tandem_ref import get_method
 
-from .lmsetup import growth_exponent, min_times, problem
+from .lmsetup import growth_exponent, problem
+from .timing import min_times
 
 E, K = 5, 4
 
 
-def _step_seconds(p) -> float:
-    m = get_method("tandem", episode=E, probe=K)
-    st = m.start(p, budget=10**9, seed=0)
-    s0 = p.cost.grad_steps
-    m.advance(p, st, stop_after=1)
-    proxy_steps = st.steps  # proxy steps one episode advances (the reference's are extra work)
-    assert p.cost.grad_steps > s0
-    return min_times({"ep": lambda: m.advance(p, st, stop_after=1)}, rounds=3)["ep"] / proxy_steps
+def _step_seconds(probs: dict) -> dict:
+    """Seconds per proxy step of one TANDEM episode on each problem, the problems timed interleaved
+    round by round (min of 5): a burst of load elsewhere hits every size alike, so their ratio holds."""
+    episodes, per = {}, {}
+    for key, p in probs.items():
+        m = get_method("tandem", episode=E, probe=K)
+        st = m.start(p, budget=10**9, seed=0)
+        s0 = p.cost.grad_steps
+        m.advance(p, st, stop_after=1)
+        per[key] = st.steps  # proxy steps one episode advances (the reference's are extra work)
+        assert p.cost.grad_steps > s0
+        episodes[key] = (lambda m, p, st: lambda: m.advance(p, st, stop_after=1))(m, p, st)
+    t = min_times(episodes, rounds=5)
+    return {k: t[k] / per[k] for k in probs}
 
 
 def _table(head, labels, ts, exponent) -> str:
@@ -31,7 +38,8 @@ def _table(head, labels, ts, exponent) -> str:
 
 def test_tandem_step_vs_domains(benchmark, record_ratio, record_section):
     ms = [4, 8, 16, 32]
-    ts = [_step_seconds(problem(m)) for m in ms]
+    t = _step_seconds({m: problem(m) for m in ms})
+    ts = [t[m] for m in ms]
     benchmark.pedantic(lambda: None, rounds=1, iterations=1)
     k = growth_exponent(ms, ts)
     record_section("TANDEM step time against the number of domains (tiny GPT, 16 x 64 tokens, E=5, K=4)",
@@ -44,7 +52,8 @@ def test_tandem_step_vs_model_size(benchmark, record_ratio, record_section):
     sizes = ["micro", "tiny", "small"]
     probs = [problem(4, model=s) for s in sizes]
     n = [p.trainer.n_params for p in probs]
-    ts = [_step_seconds(p) for p in probs]
+    t = _step_seconds(dict(zip(sizes, probs)))
+    ts = [t[s] for s in sizes]
     benchmark.pedantic(lambda: None, rounds=1, iterations=1)
     k = growth_exponent(n, ts)
     record_section("TANDEM step time against model size (M=4, 16 x 64 tokens, CPU, one thread)",
