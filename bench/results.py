@@ -229,3 +229,21 @@ def optima_dir(cells_dir: Path) -> Path:
     """Where the exact optima the scorers compute are kept: ``OUT/.cache/optima`` for the cells of
     any suite under ``OUT`` (``OUT/SUITE/cells``), so every suite of one results root shares them."""
     return Path(cells_dir).parent.parent / ".cache" / "optima"
+
+
+# --- the rows of a tidy table -------------------------------------------------------------
+
+def _rows(df: pd.DataFrame, final: bool) -> pd.DataFrame:
+    if "final" not in df.columns:  # no run finished yet (claims only, or every cell failed)
+        return df.iloc[0:0]
+    return df[(df["final"] == final) & (df["status"] == "ok")]
+
+
+def final_rows(df: pd.DataFrame) -> pd.DataFrame:
+    """One row per finished cell: the method's returned mixture with its scores and cost."""
+    return _rows(df, True)
+
+
+def logged_rows(df: pd.DataFrame) -> pd.DataFrame:
+    """The rows of the logged updates of the finished cells."""
+    return _rows(df, False)

@@ -42,8 +42,12 @@ def imports(mods: dict[str, Path]) -> dict[str, set[str]]:
             for t in targets:
                 while t and t not in mods:
                     t = t.rpartition(".")[0]
-                if t and t != name and not name.startswith(t + "."):  # a package's own __init__ is not an edge
-                    graph[name].add(t)
+                # importing a.b.c first runs the __init__ of a and a.b: those packages are edges too
+                # (a circle through a package's __init__ fails at import time like any other)
+                while t:
+                    if t in mods and t != name and not name.startswith(t + "."):  # not the importer's own
+                        graph[name].add(t)
+                    t = t.rpartition(".")[0]
     return graph
 
 
@@ -91,6 +95,20 @@ def test_no_import_runs_against_the_layers():
 
 def test_no_import_circle():
     assert circles(imports(modules())) == []
+
+
+def test_a_circle_through_a_package_init_is_found(tmp_path):
+    """bench.lm.x importing bench.report.data runs bench/report/__init__.py, which imported bench.lm.x
+    back (a circle that raised ImportError at run time although no module named the other directly)."""
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "__init__.py").write_text("from . import view\n")
+    (tmp_path / "pkg" / "view.py").write_text("import bench.lm.x\n")
+    (tmp_path / "pkg" / "data.py").write_text("X = 1\n")
+    (tmp_path / "x.py").write_text("from bench.report.data import X\n")
+    pkg = tmp_path / "pkg"
+    graph = imports({"bench.report": pkg / "__init__.py", "bench.report.view": pkg / "view.py",
+                     "bench.report.data": pkg / "data.py", "bench.lm.x": tmp_path / "x.py"})
+    assert circles(graph)
 
 
 def test_the_checks_can_fail(tmp_path):

@@ -75,6 +75,11 @@ def calibrated(tmp_path_factory):
         assert r.returncode == 0, r.stdout[-2000:]
         runs.append(json.loads((d / f"run{i}.json").read_text()))
     ratios, tolerances = calibrate(runs)
+    # Three runs a minute apart understate the spread between runs at other times (this ratio: 1.98 to
+    # 2.08 in three runs, 2.53 ten minutes later; 1.58 to 2.53 over a day on one machine, +-25%), and
+    # CI has no history of earlier calibrations: take at least 50%. The slowed step below multiplies
+    # the ratio about tenfold, so the gate still tells it apart.
+    tolerances = {k: max(v, 0.5) for k, v in tolerances.items()}
     write_baseline(ratios, tolerances, len(runs), d / "baseline.json")
     return d / "baseline.json"
 

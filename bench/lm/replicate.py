@@ -31,7 +31,7 @@ from tandem_ref.errors import BadInput
 
 from .. import results
 from ..cells import Cell
-from ..report.tables import CLAIM_COLUMNS, markdown
+from ..tabulate import CLAIM_COLUMNS, markdown
 from . import verdicts
 
 KERNEL_ENV = ("ATEN_CPU_CAPABILITY", "ONEDNN_MAX_CPU_ISA", "OPENBLAS_CORETYPE")

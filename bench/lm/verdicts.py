@@ -31,8 +31,8 @@ import math
 import numpy as np
 import pandas as pd
 
-from bench.report.data import final_rows
-from bench.report.tables import CLAIM_COLUMNS
+from bench.results import final_rows
+from bench.tabulate import CLAIM_COLUMNS
 
 from . import stats
 

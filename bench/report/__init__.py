@@ -12,6 +12,8 @@ from pathlib import Path
 from tandem_ref.errors import BadInput
 
 from ..results import check_writable, suite_dirs, write_atomic
+from ..tabulate import CLAIM_COLUMNS
+from ..tabulate import markdown as md_table
 from . import data as data_mod
 from . import figures, markdown, tables
 
@@ -33,17 +35,17 @@ def build(out) -> Path:
         header, rows = lm_report.summary(sd) or tables.suite_summary(sd)
         summaries[sd.name] = (header, rows)
         if rows:
-            write_atomic(tdir / f"{sd.name}.md", tables.markdown(header, rows).encode())
+            write_atomic(tdir / f"{sd.name}.md", md_table(header, rows).encode())
             write_atomic(tdir / f"{sd.name}.tex", tables.latex(header, rows).encode())
     claims = tables.claims_rows(data) + lm_verdicts.claims(data)
     if claims:
-        write_atomic(tdir / "claims.md", tables.markdown(tables.CLAIM_COLUMNS, claims).encode())
-        write_atomic(tdir / "claims.tex", tables.latex(tables.CLAIM_COLUMNS, claims).encode())
-        digest = tables.markdown(tables.DIGEST_COLUMNS, tables.claims_digest(claims))
+        write_atomic(tdir / "claims.md", md_table(CLAIM_COLUMNS, claims).encode())
+        write_atomic(tdir / "claims.tex", tables.latex(CLAIM_COLUMNS, claims).encode())
+        digest = md_table(tables.DIGEST_COLUMNS, tables.claims_digest(claims))
         write_atomic(tdir / "claims_digest.md", digest.encode())  # the README's claims table
     paper = lm_report.paper_rows(data)
     if paper:  # the README's LM table: the paper side by side
-        text = tables.markdown(lm_report.PAPER_HEADER, paper)
+        text = md_table(lm_report.PAPER_HEADER, paper)
         text += "".join(f"\n{x}\n" for x in lm_report.mixture_shape(data))
         write_atomic(tdir / "lm_paper.md", text.encode())
     return markdown.write(out, data, figs, summaries, claims)

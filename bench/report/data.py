@@ -49,22 +49,6 @@ def add_derived(df: pd.DataFrame) -> pd.DataFrame:
     return df
 
 
-def _rows(df: pd.DataFrame, final: bool) -> pd.DataFrame:
-    if "final" not in df.columns:  # no run finished yet (claims only, or every cell failed)
-        return df.iloc[0:0]
-    return df[(df["final"] == final) & (df["status"] == "ok")]
-
-
-def final_rows(df: pd.DataFrame) -> pd.DataFrame:
-    """One row per finished cell: the method's returned mixture with its scores and cost."""
-    return _rows(df, True)
-
-
-def logged_rows(df: pd.DataFrame) -> pd.DataFrame:
-    """The rows of the logged updates of the finished cells."""
-    return _rows(df, False)
-
-
 def mean_ci(values, level: float = 0.95) -> tuple[float, float, float, int]:
     """Mean and Student-t interval over seeds (NaNs dropped): (mean, low, high, n)."""
     return t_interval(values, level)

@@ -21,7 +21,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .data import SuiteData, domains_of, final_rows, logged_rows, mean_ci
+from ..results import final_rows, logged_rows
+from .data import SuiteData, domains_of, mean_ci
 from .plotting import FLOOR, LABELS, axis_label, first_seed, grid, online, plt
 
 

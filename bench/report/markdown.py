@@ -9,9 +9,9 @@ from bench.lm.verdicts import DECIDING  # noqa: E402
 from tandem_ref.errors import BadInput
 
 from ..results import write_atomic
+from ..tabulate import CLAIM_COLUMNS, markdown
 from .data import SuiteData
 from .figures import Figure
-from .tables import CLAIM_COLUMNS, markdown
 
 MAX_LISTED = 8  # missing or failed cells listed by name; the rest are counted
 

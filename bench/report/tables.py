@@ -13,11 +13,11 @@ import re
 
 import pandas as pd
 
-from .data import SuiteData, final_rows, mean_ci
+from ..results import final_rows
+from .data import SuiteData, mean_ci
 
 SUMMARY_METRICS = [("l1", "ℓ1 to α*"), ("regret", "regret"), ("gain_captured", "gain captured"),
                    ("cost.grad_steps", "grad steps"), ("wall_s", "seconds")]
-CLAIM_COLUMNS = ["id", "claim", "setting", "statistic", "expected", "measured", "verdict"]
 
 
 def num(x) -> str:
@@ -47,13 +47,6 @@ def interval(mean, lo, hi, n) -> str:
     if n == 1 or math.isnan(lo):
         return num(mean)
     return f"{num(mean)} [{num(lo)}, {num(hi)}]"
-
-
-def markdown(header: list[str], rows: list[list[str]]) -> str:
-    esc = lambda s: str(s).replace("|", "\\|")  # noqa: E731
-    lines = ["| " + " | ".join(map(esc, header)) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(map(esc, r)) + " |" for r in rows]
-    return "\n".join(lines) + "\n"
 
 
 _TEX = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",

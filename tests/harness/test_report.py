@@ -10,9 +10,10 @@ from harness_helpers import cli, write_suite
 from bench.report import build
 from bench.report.data import SuiteData
 from bench.report.data import load as load_data
-from bench.report.tables import claims_rows, latex, markdown, suite_summary
+from bench.report.tables import claims_rows, latex, suite_summary
 from bench.runner import sweep
 from bench.suites import load
+from bench.tabulate import markdown
 
 
 def _figures(out):

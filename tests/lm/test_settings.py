@@ -142,7 +142,7 @@ score = "lm-target"
     assert "avg ppl" in header and len(body) == 3
     d = paired(fin, "avg_loss", "tandem")
     assert len(d) == 3 and np.all(np.isfinite(d))
-    from bench.report.tables import CLAIM_COLUMNS
+    from bench.tabulate import CLAIM_COLUMNS
 
     verdicts = claim_rows("lm-restricted", table)
     assert len(verdicts) == 2 and all(len(r) == len(CLAIM_COLUMNS) for r in verdicts)

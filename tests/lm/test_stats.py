@@ -7,7 +7,8 @@ import pandas as pd
 import pytest
 from scipy import stats as st
 
-from bench.lm import report, stats
+from bench.lm import stats
+from bench.lm import verdicts as report
 
 
 def test_t_interval_is_the_student_interval():
