@@ -50,10 +50,11 @@ class StageTwo:
 
 @dataclass(frozen=True)
 class Pretrained:
-    """A pre-trained base model every state starts from (with a fresh optimizer): ``params(seed)``
-    gives its parameters; ``id`` names it in the problem's fingerprint."""
+    """A pre-trained base model every state starts from (with a fresh optimizer): ``params(seed,
+    problem)`` gives its parameters for the problem's model and training settings; ``id`` names it in
+    the problem's fingerprint."""
 
-    params: Callable[[int], list]
+    params: Callable[[int, "LMProblem"], list]
     id: str
 
 
@@ -99,7 +100,7 @@ class LMProblem:
     def init_state(self, seed: int) -> LMState:
         state = self.trainer.init_state(seed, len(self.domains))
         if self.base is not None:
-            state.params = [p.detach().clone().to(self.trainer.device) for p in self.base.params(seed)]
+            state.params = [p.detach().clone().to(self.trainer.device) for p in self.base.params(seed, self)]
         return state
 
     def copy(self, state: LMState) -> LMState:

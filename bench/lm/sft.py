@@ -132,15 +132,15 @@ def sft_problem(seed: int = 0, *, seq_len: int = 64, tasks=TASKS, max_examples: 
     the paper fine-tunes a pre-trained model; the pre-training is not charged to the mixers."""
     require_int("problem 'lm-sft': seq_len", seq_len, 2)
     require_int("problem 'lm-sft': pretrain_steps", pretrain_steps, 0)
-    data = sft_data(seq_len, tuple(tasks), max_examples)
-    p = make(data, seed, **settings)
+    base = None
     if pretrain_steps:
-        c, t = p.trainer.config, p.trainer.train
-        key = (int(pretrain_steps), c.n_layer, c.n_head, c.d_model, seq_len, p.batch_size, t.lr, t.warmup, t.device,
-               t.dtype)
-        p = make(data, seed, base=Pretrained(lambda s: _pretrained(s, *key), f"python-corpus/{pretrain_steps}"),
-                 **settings)
-    return p
+        def base_params(s, p):  # pre-trained with the problem's own model and training settings
+            c, t = p.trainer.config, p.trainer.train
+            return _pretrained(s, int(pretrain_steps), c.n_layer, c.n_head, c.d_model, p.data.seq_len, p.batch_size,
+                               t.lr, t.warmup, t.device, t.dtype)
+
+        base = Pretrained(base_params, f"python-corpus/{pretrain_steps}")
+    return make(sft_data(seq_len, tuple(tasks), max_examples), seed, base=base, **settings)
 
 
 @lru_cache(maxsize=4)

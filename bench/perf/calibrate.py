@@ -45,7 +45,7 @@ def main(argv=None) -> int:
     old = gate.load_baseline(Path(a.out)) if not a.fresh else {}
     history = old.get("history", {})
     ratios, tolerances = gate.calibrate(runs, history)
-    merged = {n: (list(history.get(n, [])) + [r[n] for r in runs])[-gate.HISTORY:] for n in ratios}
+    merged = gate.kept_history(runs, history)
     gate.write_baseline(ratios, tolerances, len(runs), Path(a.out), merged)
     for n in ratios:
         seen = ", ".join(f"{x:.3g}" for x in merged[n])

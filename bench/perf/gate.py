@@ -102,16 +102,20 @@ def calibrate(runs: list[dict[str, float]], history: dict[str, list[float]] | No
     the measured step larger than that (the gate's own test slows a step 10-fold) still fails."""
     if len(runs) < 2:
         raise ValueError("calibrate: needs at least two runs to measure a spread")
-    names = sorted(set.intersection(*(set(r) for r in runs)))
     ratios, tolerances = {}, {}
-    for n in names:
-        keep = max(0, HISTORY - len(runs))
-        earlier = list((history or {}).get(n, []))[-keep:] if keep else []
-        xs = sorted([r[n] for r in runs] + earlier)
+    for n, seen in kept_history(runs, history).items():
+        xs = sorted(seen)
         med = xs[len(xs) // 2] if len(xs) % 2 else 0.5 * (xs[len(xs) // 2 - 1] + xs[len(xs) // 2])
         ratios[n] = med
         tolerances[n] = max(TOLERANCE, SPREAD_FACTOR * (xs[-1] - xs[0]) / med)
     return ratios, tolerances
+
+
+def kept_history(runs: list[dict[str, float]], history: dict[str, list[float]] | None = None) -> dict:
+    """The calibration values of each ratio every run measured: earlier ones first, these runs last,
+    the last ``HISTORY`` kept (what ``calibrate`` judges from and the baseline stores)."""
+    names = sorted(set.intersection(*(set(r) for r in runs)))
+    return {n: (list((history or {}).get(n, [])) + [r[n] for r in runs])[-HISTORY:] for n in names}
 
 
 def load_baseline(path: Path = BASELINE) -> dict:

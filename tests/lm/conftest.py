@@ -1,9 +1,9 @@
-import numpy as np
+import golden_lm
 import pytest
 import torch
 
 from bench.lm.build import lm_problem
-from bench.lm.corpus import Corpus, Domain, embedded_corpus
+from bench.lm.corpus import embedded_corpus
 
 
 @pytest.fixture(autouse=True)
@@ -11,20 +11,11 @@ def _one_thread():
     torch.set_num_threads(1)  # the shared 2-core machines; results do not depend on it
 
 
-def make_docs(rng, n, size, alphabet):
-    return tuple(bytes(rng.choice(alphabet, size=size)) for _ in range(n))
-
-
 @pytest.fixture(scope="session")
 def toy_corpus():
-    """Three synthetic domains of different styles and sizes (fast, independent of the installation)."""
-    rng = np.random.default_rng(0)
-    letters = np.frombuffer(b"abcdefgh \n", dtype=np.uint8)
-    digits = np.frombuffer(b"0123456789,\n", dtype=np.uint8)
-    upper = np.frombuffer(b"XYZ ", dtype=np.uint8)
-    return Corpus((Domain("letters", make_docs(rng, 40, 400, letters), "toy"),
-                   Domain("digits", make_docs(rng, 20, 300, digits), "toy"),
-                   Domain("upper", make_docs(rng, 12, 200, upper), "toy")))
+    """Three synthetic domains of different styles and sizes (fast, independent of the installation);
+    the corpus the LM golden numbers are pinned on (golden_lm.toy_corpus)."""
+    return golden_lm.toy_corpus()
 
 
 @pytest.fixture(scope="session")
