@@ -15,6 +15,7 @@ import hashlib
 import json
 import math
 from dataclasses import dataclass, field
+from typing import Literal
 
 import numpy as np
 
@@ -29,17 +30,18 @@ CELL_FORMAT = 1
 
 @dataclass
 class Cell:
-    kind: str  # "run": a method on a problem; "claim": a claim function of theory.claims
+    kind: Literal["run", "claim"]  # a method on a problem, or a claim function of theory.claims
     problem: str  # problem registry name ("" for a claim)
     problem_params: dict
-    method: str  # method registry name, or the claim's name
-    method_params: dict
+    method: str  # method registry name ("" for a claim)
+    method_params: dict  # the method's parameters, or the claim's ({"profile": ...})
     seed: int
     budget: int = 0  # proxy steps
     log_points: int = 0  # trace rows kept, evenly spaced, the last always kept (0: every update)
     score: str = "none"  # a scorer of bench.scoring
     checkpoint_every: int = 0  # save the loop state every n updates (long cells); not in the key
     labels: dict = field(default_factory=dict)  # study, problem label, method label, grid values
+    claim: str = ""  # the claim's registry name (theory.claims.CLAIMS) for a claim cell
 
     def as_dict(self) -> dict:
         return {k: getattr(self, k) for k in self.__dataclass_fields__}
@@ -88,5 +90,5 @@ def run_config(cell: Cell, problem, method) -> dict:
 
 
 def claim_config(cell: Cell) -> dict:
-    return {"format": CELL_FORMAT, "kind": "claim", "claim": cell.method, "params": cell.method_params,
+    return {"format": CELL_FORMAT, "kind": "claim", "claim": cell.claim, "params": cell.method_params,
             "code": code_version("theory")}

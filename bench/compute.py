@@ -107,7 +107,7 @@ def _run_rows(cell: Cell, problem, method, state_path: Path, optima: Path) -> li
 def _claim_rows(cell: Cell) -> list[dict]:
     from theory.claims import CLAIMS
 
-    return [dict(r) for r in CLAIMS[cell.method](cell.method_params["profile"])]
+    return [dict(r) for r in CLAIMS[cell.claim](cell.method_params["profile"])]
 
 
 @contextlib.contextmanager

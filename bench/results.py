@@ -160,7 +160,9 @@ def cell_rows(entry: dict, record: dict, suite: str, profile: str) -> list[dict]
             "budget": cell["budget"], "status": record["status"], "reason": record["reason"],
             "wall_s": record["wall_s"], "finished": record["finished"]}
     config = record["config"]
-    if cell["kind"] == "run":
+    if cell["kind"] == "claim":
+        base["claim_name"] = cell["claim"]
+    else:
         base.update(_flat("problem.", cell["problem_params"]))
         base.update(_flat("method.", config["method"]["params"]))
     base.update({f"grid.{k}": json.dumps(v) if isinstance(v, (list, dict)) else v

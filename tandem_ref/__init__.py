@@ -7,7 +7,7 @@
 
 from .errors import BadInput, UnknownName
 from .loop import LoopSpec, LoopState, load_state, save_state
-from .problem import Cost, GradStats, Problem, VectorProblem
+from .problem import Cost, DomainGrads, PairedLosses, Problem, VectorProblem
 from .quadratic import QuadraticProblem
 from .registry import METHODS, get_method, method_names
 from .schedules import SCHEDULES, make_schedule
@@ -17,8 +17,8 @@ from .trace import Trace
 __version__ = "0.1.0"
 
 __all__ = [
-    "BadInput", "UnknownName", "LoopSpec", "LoopState", "load_state", "save_state", "Cost", "GradStats",
-    "Problem", "VectorProblem", "QuadraticProblem", "METHODS", "get_method", "method_names", "SCHEDULES",
-    "make_schedule", "mirror_step", "project_simplex", "projected_step", "smooth", "validate_mixture",
+    "BadInput", "UnknownName", "LoopSpec", "LoopState", "load_state", "save_state", "Cost", "DomainGrads",
+    "PairedLosses", "Problem", "VectorProblem", "QuadraticProblem", "METHODS", "get_method", "method_names",
+    "SCHEDULES", "make_schedule", "mirror_step", "project_simplex", "projected_step", "smooth", "validate_mixture",
     "Trace", "__version__",
 ]

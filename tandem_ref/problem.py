@@ -66,12 +66,35 @@ class Cost:
 
 
 @dataclass
-class GradStats:
-    """Per-domain gradient geometry at a state, for alignment signals (DoGE).
+class PairedLosses:
+    """Proxy u's and reference w's losses on the same data, compared unit by unit (common random
+    numbers: the batch noise cancels in the difference, as with real twin networks).
 
-    align[i] = <grad L_i, grad L_val>, norms[i] = ||grad L_i||, val_norm = ||grad L_val||.
-    ``step(coef, lr)``, where the gradients were taken on the proxy's own next training batch (the
-    LM, as DoGE's code does): the proxy state after its step on sum_i coef_i grad L_i from these same
+    A unit is a token of the batch for the LM and the domain's population loss for a vector problem.
+    diff[i]   = mean over domain i's units of l_u(x) - l_w(x)            (= L_i(u) - L_i(w));
+    excess[i] = mean over domain i's units of max(l_u(x) - l_w(x), 0)    (DoReMi clips per token).
+    NaN for a domain the data do not hold (a batch with fewer rows than domains). The signals turn
+    these into TANDEM's twin gap and DoReMi's excess loss (tandem_ref.signals)."""
+
+    diff: np.ndarray
+    excess: np.ndarray
+
+    @classmethod
+    def population(cls, diff) -> "PairedLosses":
+        """One unit per domain: the clip acts per domain."""
+        diff = np.asarray(diff, dtype=np.float64)
+        return cls(diff=diff, excess=np.maximum(diff, 0.0))
+
+
+@dataclass
+class DomainGrads:
+    """The geometry of the per-domain gradients g_i = grad L_i and the validation gradient g_val at a
+    state, for gradient signals (DoGE): align[i] = <g_i, g_val>, norms[i] = ||g_i||, val_norm = ||g_val||.
+
+    The gradients themselves stay in the problem's representation (float64 vectors, or torch tensors
+    sharded over ranks for the LM), so the problem returns their inner products, which is all a signal
+    reads. ``step(coef, lr)``, where the gradients were taken on the proxy's own next training batch (the
+    LM, as DoGE's code does): the proxy state after its step on sum_i coef_i g_i from these same
     gradients; None where they are population gradients (the loop then takes an ordinary step)."""
 
     align: np.ndarray
@@ -82,24 +105,36 @@ class GradStats:
 
 @runtime_checkable
 class Problem(Protocol):
+    """States, training, measurements. Every measurement is generic: the signals (tandem_ref.signals)
+    compute gaps, excess losses and alignments from paired losses and gradient geometry."""
+
     domains: tuple[str, ...]
     sizes: np.ndarray | None  # natural sizes (examples or tokens) per domain, if the problem has them
     lr: float  # the default step size of a plain training step
     cost: Cost
 
+    # states
     def init_state(self, seed: int) -> Any: ...
     def copy(self, state) -> Any: ...
-    def step(self, state, alpha, n: int = 1, *, val_weight: float = 0.0, lr: float | None = None,
-             rng: np.random.Generator | None = None) -> Any: ...
-    def train_losses(self, state, rng: np.random.Generator | None = None) -> np.ndarray: ...
-    def val_loss(self, state, rng: np.random.Generator | None = None) -> float: ...
-    def loss_gap(self, w, u, rng: np.random.Generator | None = None) -> np.ndarray: ...
-    def excess_loss(self, u, w, clip: bool = True, rng: np.random.Generator | None = None) -> np.ndarray: ...
-    def grad_stats(self, state, rng: np.random.Generator | None = None) -> GradStats: ...
     def distance(self, a, b) -> float: ...
     def interpolate(self, a, b, t: float) -> Any: ...
     def state_arrays(self, state) -> dict[str, np.ndarray]: ...
     def state_from_arrays(self, arrays: dict[str, np.ndarray]) -> Any: ...
+
+    # training: n steps on sum_i alpha_i L_i + val_weight L_val
+    def step(self, state, alpha, n: int = 1, *, val_weight: float = 0.0, lr: float | None = None,
+             rng: np.random.Generator | None = None) -> Any: ...
+
+    # measurements
+    def train_losses(self, state, rng: np.random.Generator | None = None) -> np.ndarray: ...
+    def val_loss(self, state, rng: np.random.Generator | None = None) -> float: ...
+    def paired_losses(self, u, w, *, on_batch: bool = False,
+                      rng: np.random.Generator | None = None) -> PairedLosses:
+        """Proxy u against reference w on the same data: on_batch False, every domain's evaluation
+        rows of the training split (equal per domain); True, the proxy's next training batch (DoReMi's
+        code). A population problem has one kind of data and ignores it."""
+    def domain_grads(self, state, rng: np.random.Generator | None = None) -> DomainGrads: ...
+
     def fingerprint(self) -> str: ...
 
 
@@ -213,25 +248,22 @@ class VectorProblem:
         self.cost.add(forward_evals=1)
         return float(self.val_loss_at(np.asarray(state)))
 
-    def loss_gap(self, w, u, rng=None) -> np.ndarray:
-        """L_i(w) - L_i(u) per domain (the twin gap Delta of TANDEM)."""
+    def loss_difference(self, u, w) -> np.ndarray:
+        """L_i(u) - L_i(w) per domain at two parameter vectors (population, not charged). A family
+        overrides it where it has a form free of cancellation (QuadraticProblem)."""
+        return self.losses_at(np.asarray(u)) - self.losses_at(np.asarray(w))
+
+    def paired_losses(self, u, w, *, on_batch=False, rng=None) -> PairedLosses:
+        """One unit per domain (the population loss), so DoReMi's clip acts per domain; the LM
+        clips per token, as DoReMi's code does."""
         self.cost.add(forward_evals=2)
-        return self.losses_at(np.asarray(w)) - self.losses_at(np.asarray(u))
+        return PairedLosses.population(self.loss_difference(u, w))
 
-    def excess_loss(self, u, w, clip=True, rng=None) -> np.ndarray:
-        """L_i(u) - L_i(w) per domain, clipped at 0 (DoReMi's excess loss of proxy u over reference w).
-
-        A population problem has one loss per domain, so the clip acts per domain; the LM clips per
-        token, as DoReMi's code does."""
-        self.cost.add(forward_evals=2)
-        e = self.losses_at(np.asarray(u)) - self.losses_at(np.asarray(w))
-        return np.maximum(e, 0.0) if clip else e
-
-    def grad_stats(self, state, rng=None) -> GradStats:
+    def domain_grads(self, state, rng=None) -> DomainGrads:
         theta = np.asarray(state)
         G = self.grads_at(theta)
         gv = self.val_grad_at(theta)
         # one backward per domain plus one for the target, as in DoGE
         self.cost.add(grad_steps=0, forward_evals=len(self.domains) + 1,
                       flops=(len(self.domains) + 1) * self.flops_per_grad)
-        return GradStats(align=G @ gv, norms=np.linalg.norm(G, axis=1), val_norm=float(np.linalg.norm(gv)))
+        return DomainGrads(align=G @ gv, norms=np.linalg.norm(G, axis=1), val_norm=float(np.linalg.norm(gv)))

@@ -119,16 +119,11 @@ class QuadraticProblem(VectorProblem):
         r = theta - self.theta_val
         return 0.5 * r @ self.V @ r
 
-    def loss_gap(self, w, u, rng=None):
-        """L_i(w) - L_i(u) = grad L_i(u)^T delta + 1/2 delta^T H_i delta with delta = w - u.
+    def loss_difference(self, u, w):
+        """L_i(u) - L_i(w) = -(grad L_i(u)^T delta + 1/2 delta^T H_i delta) with delta = w - u.
 
         Exact for quadratics and free of the cancellation that subtracting two O(1) losses causes
         when the twins are 1/gamma apart (research/theory.md section 9)."""
-        self.cost.add(forward_evals=2)
         u = np.asarray(u)
         delta = np.asarray(w) - u
-        return self.grads_at(u) @ delta + 0.5 * np.einsum("i,mij,j->m", delta, self.H, delta)
-
-    def excess_loss(self, u, w, clip=True, rng=None):
-        e = -self.loss_gap(w, u)
-        return np.maximum(e, 0.0) if clip else e
+        return -(self.grads_at(u) @ delta + 0.5 * np.einsum("i,mij,j->m", delta, self.H, delta))

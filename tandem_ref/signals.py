@@ -28,18 +28,21 @@ class TwinGap(Signal):
         self.gamma = float(gamma)
 
     def __call__(self, ctx):
-        delta = ctx.problem.loss_gap(ctx.reference, ctx.proxy, rng=ctx.rng)
+        # Delta_i = L_i(w) - L_i(u) = -(L_i(u) - L_i(w)); as 0 - diff, so that equal losses give +0 as w - u does
+        delta = 0.0 - ctx.problem.paired_losses(ctx.proxy, ctx.reference, rng=ctx.rng).diff
         return -self.gamma * delta, {"penalty_gap": float(ctx.alpha @ delta)}
 
 
 class ClippedExcess(Signal):
-    """DoReMi's excess loss lambda_i = mean over domain i's tokens of max(l_proxy - l_ref, 0)."""
+    """DoReMi's excess loss lambda_i = mean over domain i's tokens of max(l_proxy - l_ref, 0), on the
+    proxy's next training batch (research/peer_rules.md section 1)."""
 
     def __init__(self, clip: bool = True):
         self.clip = bool(clip)
 
     def __call__(self, ctx):
-        lam = np.asarray(ctx.problem.excess_loss(ctx.proxy, ctx.reference, clip=self.clip, rng=ctx.rng), dtype=float)
+        paired = ctx.problem.paired_losses(ctx.proxy, ctx.reference, on_batch=True, rng=ctx.rng)
+        lam = np.asarray(paired.excess if self.clip else paired.diff, dtype=float)
         if np.isnan(lam).any():  # a domain absent from the batch keeps its previous lambda (DoReMi's code; 0 before)
             lam = np.where(np.isnan(lam), ctx.memory.get("excess_prev", np.zeros_like(lam)), lam)
         ctx.memory["excess_prev"] = lam
@@ -62,7 +65,7 @@ class GradAlignment(Signal):
         self.dw_min, self.dw_max, self.max_grad_norm = dw_min, dw_max, max_grad_norm
 
     def __call__(self, ctx):
-        st = ctx.problem.grad_stats(ctx.proxy, rng=ctx.rng)
+        st = ctx.problem.domain_grads(ctx.proxy, rng=ctx.rng)
         norms, align, vnorm = st.norms, st.align, st.val_norm
         if self.max_grad_norm is not None:
             ci = np.minimum(1.0, self.max_grad_norm / np.maximum(norms, 1e-300))

@@ -71,8 +71,7 @@ def G(problem, alpha, theta) -> float:
 
 def _gap(problem, w, u):
     """L_i(w) - L_i(u) per domain, exact (QuadraticProblem computes it from delta = w - u, section 9)."""
-    with problem.cost.pause():
-        return problem.loss_gap(w, u) if _quadratic(problem) else problem.losses_at(w) - problem.losses_at(u)
+    return -problem.loss_difference(u, w)
 
 
 # --- (BL) ----------------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from tandem_ref.problem import Cost, GradStats
+from tandem_ref.problem import Cost, DomainGrads, PairedLosses
 
 
 class MiniBatchNoise:
@@ -26,15 +26,12 @@ class MiniBatchNoise:
         xi = self._xi(rng, len(alpha) + 1)
         return np.asarray(alpha) @ xi[:-1] + val_weight * xi[-1]
 
-    def loss_gap(self, w, u, rng=None):
-        gap = super().loss_gap(w, u)
+    def paired_losses(self, u, w, *, on_batch=False, rng=None):
+        population = super().paired_losses(u, w)
         if rng is None:
-            return gap
-        return gap + self._xi(rng, len(self.domains)) @ (np.asarray(w) - np.asarray(u))
-
-    def excess_loss(self, u, w, clip=True, rng=None):
-        e = -self.loss_gap(w, u, rng=rng)
-        return np.maximum(e, 0.0) if clip else e
+            return population
+        gap = -population.diff + self._xi(rng, len(self.domains)) @ (np.asarray(w) - np.asarray(u))
+        return PairedLosses.population(-gap)
 
     def train_losses(self, state, rng=None):
         out = super().train_losses(state)
@@ -44,15 +41,15 @@ class MiniBatchNoise:
         out = super().val_loss(state)
         return out if rng is None else out + float(self._xi(rng, 1)[0] @ np.asarray(state))
 
-    def grad_stats(self, state, rng=None):
+    def domain_grads(self, state, rng=None):
         if rng is None:
-            return super().grad_stats(state)
+            return super().domain_grads(state)
         theta = np.asarray(state)
         self.cost.add(forward_evals=len(self.domains) + 1, flops=(len(self.domains) + 1) * self.flops_per_grad)
         xi = self._xi(rng, len(self.domains) + 1)
         G = self.grads_at(theta) + xi[:-1]
         gv = self.val_grad_at(theta) + xi[-1]
-        return GradStats(align=G @ gv, norms=np.linalg.norm(G, axis=1), val_norm=float(np.linalg.norm(gv)))
+        return DomainGrads(align=G @ gv, norms=np.linalg.norm(G, axis=1), val_norm=float(np.linalg.norm(gv)))
 
 
 def stochastic(problem, sigma: float):

@@ -1,6 +1,6 @@
 """DoGE's per-domain gradient geometry without one backward call per domain.
 
-The naive path (``grad_stats(fast=False)``, DoGE's code) runs one backward per domain on that
+The naive path (``domain_grads(fast=False)``, DoGE's code) runs one backward per domain on that
 domain's share of the proxy's next training batch. Here every domain's gradient comes from one vectorised call:
 ``torch.func.vmap`` over the domain axis of ``torch.func.grad`` of the domain's weighted token
 loss, so each domain's gradient is the exact gradient of its own rows (the same arithmetic as
@@ -15,7 +15,7 @@ backward over the same rows (batched weight-gradient products and attention's ma
 proxy's step then reuses these gradients, so DoGE's step is this call, the validation backward and
 an optimizer step.
 
-Needs a single process and an uncompiled forward; ``LMProblem.grad_stats``
+Needs a single process and an uncompiled forward; ``LMProblem.domain_grads``
 falls back to the naive path otherwise."""
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ import torch
 from torch.func import grad, vmap
 from torch.nn.attention import SDPBackend, sdpa_kernel
 
-from tandem_ref.problem import GradStats
+from tandem_ref.problem import DomainGrads
 
 from .model import token_losses
 from .trainer import flat
@@ -54,8 +54,8 @@ def per_domain_gradients(trainer, params, rows: list[np.ndarray], weights: list[
     return torch.cat([g.reshape(len(rows), -1).float() for g in gs], dim=1)
 
 
-def grad_stats(problem, state, fast: bool) -> GradStats:
-    """DoGE's inputs for an LM problem (``LMProblem.grad_stats``: when each path is taken): every
+def domain_grads(problem, state, fast: bool) -> DomainGrads:
+    """DoGE's inputs for an LM problem (``LMProblem.domain_grads``: when each path is taken): every
     domain's gradient on its share of the proxy's next training batch (``fast``: one vectorised
     call; else one backward per domain, as DoGE's code does), the validation gradient, their
     alignments and norms, and ``step``, the proxy's step from those same gradients."""
@@ -91,5 +91,5 @@ def grad_stats(problem, state, fast: bool) -> GradStats:
         return nxt
 
     Gd = G.double()
-    return GradStats(align=(Gd @ gv.double()).numpy(), norms=Gd.norm(dim=1).numpy(), val_norm=float(gv.norm()),
+    return DomainGrads(align=(Gd @ gv.double()).numpy(), norms=Gd.norm(dim=1).numpy(), val_norm=float(gv.norm()),
                      step=step)

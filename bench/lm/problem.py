@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from tandem_ref.errors import BadInput
-from tandem_ref.problem import Cost, GradStats, fingerprint_of
+from tandem_ref.problem import Cost, DomainGrads, PairedLosses, fingerprint_of
 from tandem_ref.simplex import validate_mixture
 
 from . import alignment
@@ -30,7 +30,7 @@ from .model import config as model_config
 from .tokens import TokenData
 from .trainer import LMState, TrainConfig, Trainer
 
-BATCHED_FROM = 10  # DoGE's per-domain gradients in one vectorised call from this many domains on (see grad_stats)
+BATCHED_FROM = 10  # DoGE's per-domain gradients in one vectorised call from this many domains on (see domain_grads)
 
 
 @dataclass(frozen=True)
@@ -194,46 +194,48 @@ class LMProblem:
         rows = self.batches.eval(state, "val", self.val_domains)
         return float(self.val_weights @ self._domain_means(self._losses([state], rows)[0], [mk for _, mk in rows]))
 
-    def loss_gap(self, w: LMState, u: LMState, rng=None) -> np.ndarray:
-        """L_i(w) - L_i(u) per domain, token by token on the same sequences (u's step draws them)."""
-        rows = self.batches.eval(u, "train", range(len(self.domains)))
-        lw, lu = self._losses([w, u], rows)
-        return self._domain_means([a - b for a, b in zip(lw, lu)], [mk for _, mk in rows])
-
-    def excess_loss(self, u: LMState, w: LMState, clip: bool = True, rng=None) -> np.ndarray:
-        """DoReMi's lambda_i (research/peer_rules.md 1): per-token l_u(x) - l_w(x) on the proxy u's
-        next training batch (the rows its step reads), clipped at 0 per token, averaged over each
-        domain's tokens in the batch; NaN for a domain the batch does not hold (more domains than
-        rows: ``ClippedExcess`` keeps its previous lambda, as DoReMi's code does)."""
-        per, _ = self.batches.by_domain(u)
+    def paired_losses(self, u: LMState, w: LMState, *, on_batch: bool = False, rng=None) -> PairedLosses:
+        """Proxy u against reference w token by token on the same sequences: on_batch False, every
+        domain's evaluation rows of the training split at u's position (TANDEM's twin gap); True, the
+        proxy u's next training batch, the rows its step reads (DoReMi's lambda_i, research/peer_rules.md
+        1), where a domain the batch does not hold gets NaN (more domains than rows: ``ClippedExcess``
+        keeps its previous lambda, as DoReMi's code does). ``excess`` clips per token, as DoReMi's code."""
+        per = self.batches.by_domain(u)[0] if on_batch else self.batches.eval(u, "train", range(len(self.domains)))
         rows = [(r, mk) for r, mk in per if len(r)]
         lu, lw = self._losses([u, w], rows)
-        means = iter(self._domain_means([(a - b).clamp_min(0) if clip else a - b for a, b in zip(lu, lw)],
-                                        [mk for _, mk in rows]))
-        return np.array([next(means) if len(r) else np.nan for r, _ in per])
+        diff = [a - b for a, b in zip(lu, lw)]
+        masks = [mk for _, mk in rows]
+        held = [bool(len(r)) for r, _ in per]
 
-    def grad_stats(self, state: LMState, rng=None) -> GradStats:
+        def per_domain(means):
+            it = iter(means)
+            return np.array([next(it) if h else np.nan for h in held])
+
+        return PairedLosses(diff=per_domain(self._domain_means(diff, masks)),
+                            excess=per_domain(self._domain_means([d.clamp_min(0) for d in diff], masks)))
+
+    def domain_grads(self, state: LMState, rng=None) -> DomainGrads:
         """DoGE's inputs as its code computes them (research/peer_rules.md 2): each domain's gradient
         of its mean token loss on its share of the proxy's next training batch (sampling uniform,
         stratified), and the validation gradient. ``step`` then takes the proxy's step on
         sum_i c_i g_i from those same gradients (DoGE's code steps on sum_i alpha_i g_i of the
         clipped rows), so a DoGE step costs one backward over the batch plus the validation one.
         With ``BATCHED_FROM`` domains or more every domain's gradient comes from one vectorised call
-        (``alignment.per_domain_gradients``, tested equal to ``naive_grad_stats``); with fewer, one
+        (``alignment.per_domain_gradients``, tested equal to ``naive_domain_grads``); with fewer, one
         backward per domain is faster and leaner (results/perf/summary.md: tiny GPT, 16 rows, M = 7:
         2.6x a plain step against 2.9x, peak memory 1.0x against 3.1x; M = 16: 4.0x against 3.0x).
         The naive path also under data parallelism (rows are sharded per rank) and with a compiled
         forward (vmap over a compiled graph is not supported)."""
         naive = len(self.domains) < BATCHED_FROM or self.dist.world > 1 or bool(self.trainer.train.compile)
-        return alignment.grad_stats(self, state, fast=not naive)
+        return alignment.domain_grads(self, state, fast=not naive)
 
-    def naive_grad_stats(self, state: LMState, rng=None) -> GradStats:
+    def naive_domain_grads(self, state: LMState, rng=None) -> DomainGrads:
         """The reference: one backward per domain, as DoGE's code does."""
-        return alignment.grad_stats(self, state, fast=False)
+        return alignment.domain_grads(self, state, fast=False)
 
-    def batched_grad_stats(self, state: LMState, rng=None) -> GradStats:
+    def batched_domain_grads(self, state: LMState, rng=None) -> DomainGrads:
         """Every domain's gradient in one vectorised call (single process, uncompiled forward)."""
-        return alignment.grad_stats(self, state, fast=True)
+        return alignment.domain_grads(self, state, fast=True)
 
     def evaluate(self, state: LMState, split: str = "test", domains=None, seqs: int | None = None) -> dict:
         """Per-domain mean token loss (nats per byte) and perplexity on the first ``eval_seqs`` (or

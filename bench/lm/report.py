@@ -11,11 +11,9 @@ from . import stats
 from .verdicts import (
     BASELINE,
     DECIDING,
-    LM_CLAIMS,
-    PAPER,
-    PAPER_TEXT,
     base_name,
     ci_text,
+    claim_of,
     effect_of_interest,
     lm_final,
     loss_column,
@@ -108,7 +106,7 @@ def tuning_table(table: pd.DataFrame):
         param = params[0]
         by = "val_avg_loss"
         suite = base_name(str(g["suite"].iloc[0])) if "suite" in g else ""
-        if suite in LM_CLAIMS and LM_CLAIMS[suite][2] == "target":
+        if claim_of(suite) is not None and claim_of(suite).column == "target":
             by = loss_column(suite, table, "val")
         cands = [({"method": r["method_name"], "method_params": {}}, {"method_label": r["method"],
                   "grid": {param[5:]: r[param]}}, {by: r[by]}) for _, r in g.iterrows()]
@@ -163,7 +161,8 @@ def paper_rows(data) -> list[list[str]]:
     rows = []
     for sd in data:
         suite = base_name(sd.name)
-        if sd.manifest.get("profile") != DECIDING or suite not in LM_CLAIMS:
+        claim = claim_of(suite)
+        if sd.manifest.get("profile") != DECIDING or claim is None:
             continue
         fin = reported(lm_final(sd.table), suite)
         if not (fin["method"] == "tandem").any():
@@ -175,9 +174,9 @@ def paper_rows(data) -> list[list[str]]:
         m, lo, hi, n = stats.t_interval(rel)
         p = stats.paired(paired(fin, col, "tandem"))
         verdict = stats.superiority(p)
-        paper = PAPER.get(suite)
+        paper = claim.paper
         effect, _ = effect_of_interest(suite, sd.manifest)
-        text = PAPER_TEXT.get(suite, "") + (f" (declared effect of interest {100 * effect:+.1f}%)"
+        text = claim.paper_text + (f" (declared effect of interest {100 * effect:+.1f}%)"
                                             if paper is None and effect is not None else "")
         rows.append([suite, text, "–" if paper is None else f"{100 * paper:+.1f}%",
                      stats.fmt_interval(m, lo, hi) + "%",
@@ -220,7 +219,7 @@ def mixture_shape(data) -> list[str]:
 def sections(sd) -> list[tuple[str, list[str], list[list[str]], str]]:
     """The extra report sections of a deciding LM suite: (title, header, rows, note)."""
     suite = base_name(sd.name)
-    if suite not in LM_CLAIMS or not len(sd.table):
+    if claim_of(suite) is None or not len(sd.table):
         return []
     out = []
     reg = regime_table(suite, sd.table)
@@ -243,5 +242,5 @@ def sections(sd) -> list[tuple[str, list[str], list[list[str]], str]]:
 def summary(sd):
     """The summary table of an LM suite (SuiteData of bench.report.data), or None for other suites."""
     suite = base_name(sd.name)
-    header, rows = perplexity_table(sd.table, target_of(sd.table), suite if suite in LM_CLAIMS else "")
+    header, rows = perplexity_table(sd.table, target_of(sd.table), suite if claim_of(suite) else "")
     return (header, rows) if rows else None

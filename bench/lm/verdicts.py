@@ -27,35 +27,62 @@ the deciding (``lm``) rows when there are any.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 import pandas as pd
 
 from bench.results import final_rows
 from bench.tabulate import CLAIM_COLUMNS
+from tandem_ref.names import Registry
 
 from . import stats
 
 BASELINE = "uniform"
 DECIDING = "lm"  # the profile whose rows decide the LM claims
-# The paper's effects, as relative changes of the average test loss in nats (tokenizer-free):
-# Table 3 restricted, TANDEM 28.07 vs uniform 31.53 perplexity; Table 5 SFT test loss 0.208 vs 0.231
-# (research/tandem_paper.md section 5). The paper gives no number for the multi-stage setting.
-PAPER = {"lm-restricted": math.log(28.07) / math.log(31.53) - 1, "lm-sft": 0.208 / 0.231 - 1}
-PAPER_TEXT = {"lm-restricted": "Table 3: ppl 28.07 vs 31.53", "lm-sft": "Table 5: test loss 0.208 vs 0.231",
-              "lm-abundant": "Table 3 (upper): TANDEM on par with uniform",
-              "lm-multistage": "no number reported"}
 
-LM_CLAIMS = {  # base suite name -> (id, claim text, column kind, subject, comparators)
-    "lm-abundant": ("LM-1", "uniform is not beaten with abundant data (Prop. 1)", "avg", None, ()),
-    "lm-restricted": ("LM-2", "TANDEM beats uniform and natural with restricted data", "avg", "tandem",
-                      ("uniform", "natural")),
-    "lm-multistage": ("LM-3", "stage-aware TANDEM beats uniform and stage-unaware TANDEM on the fine-tuned target",
-                      "target", "tandem", ("uniform", "tandem-unaware")),
-    "lm-sft": ("LM-4", "TANDEM beats uniform on the average task loss", "avg", "tandem", ("uniform",)),
-}
+
+@dataclass(frozen=True)
+class LMClaim:
+    """One claim decided on the small LM: the suite whose reported study (the study named like the
+    suite) decides it, the loss it compares (``column``: the average test loss, or the fine-tuned
+    target's), the method claimed better (``subject``; None: "uniform is not beaten" by any method)
+    and what it is compared with, and the paper's effect as a relative change of that loss
+    (research/tandem_paper.md section 5), where the paper gives one."""
+
+    id: str
+    text: str
+    suite: str
+    column: Literal["avg", "target"] = "avg"
+    subject: str | None = "tandem"
+    comparators: tuple[str, ...] = ()
+    paper: float | None = None
+    paper_text: str = ""
+
+
+# Effects in nats, tokenizer-free: Table 3 restricted, TANDEM 28.07 vs uniform 31.53 perplexity; Table 5
+# SFT test loss 0.208 vs 0.231. The paper gives no number for the multi-stage setting.
+LM_CLAIMS = Registry("LM claim", {c.id: c for c in (
+    LMClaim("LM-1", "uniform is not beaten with abundant data (Prop. 1)", "lm-abundant", subject=None,
+            paper_text="Table 3 (upper): TANDEM on par with uniform"),
+    LMClaim("LM-2", "TANDEM beats uniform and natural with restricted data", "lm-restricted",
+            comparators=("uniform", "natural"), paper=math.log(28.07) / math.log(31.53) - 1,
+            paper_text="Table 3: ppl 28.07 vs 31.53"),
+    LMClaim("LM-3", "stage-aware TANDEM beats uniform and stage-unaware TANDEM on the fine-tuned target",
+            "lm-multistage", column="target", comparators=("uniform", "tandem-unaware"),
+            paper_text="no number reported"),
+    LMClaim("LM-4", "TANDEM beats uniform on the average task loss", "lm-sft", comparators=("uniform",),
+            paper=0.208 / 0.231 - 1, paper_text="Table 5: test loss 0.208 vs 0.231"),
+)})
+# LM-5 is read off the Stage-Two loss curves of these suites' reported studies
 LM5 = ("LM-5", "TANDEM's mixture reaches uniform's final test loss in fewer steps")
 LM5_SUITES = ("lm-restricted", "lm-sft")
+
+
+def claim_of(suite: str) -> LMClaim | None:
+    """The LM claim a suite's reported study decides (by its base name), or None."""
+    return next((c for c in LM_CLAIMS.values() if c.suite == base_name(suite)), None)
 
 
 # --- reading ----------------------------------------------------------------------------------
@@ -106,7 +133,8 @@ def target_of(table: pd.DataFrame) -> str | None:
 
 def loss_column(suite: str, table: pd.DataFrame, split: str = "test") -> str:
     """The loss a setting's claim compares: the target's after fine-tuning, or the average."""
-    target = target_of(table) if LM_CLAIMS.get(suite, ("", "", "avg"))[2] == "target" else None
+    claim = claim_of(suite)
+    target = target_of(table) if claim is not None and claim.column == "target" else None
     if split == "test":
         return f"loss.{target}" if target else "avg_loss"
     return f"val_loss.{target}" if target else "val_avg_loss"
@@ -150,8 +178,9 @@ def _margin(manifest: dict) -> float:
 def effect_of_interest(suite: str, manifest: dict | None) -> tuple[float | None, str]:
     """The effect an inconclusive row's MDE is held against: the paper's, or where the paper gives
     none the smallest effect of interest the suite file declares before the run (``[report] effect``)."""
-    if suite in PAPER:
-        return PAPER[suite], "the paper's"
+    claim = claim_of(suite)
+    if claim is not None and claim.paper is not None:
+        return claim.paper, "the paper's"
     declared = (manifest or {}).get("report", {}).get("effect")
     return (None, "") if declared is None else (-float(declared), "the declared")
 
@@ -159,8 +188,8 @@ def effect_of_interest(suite: str, manifest: dict | None) -> tuple[float | None,
 def claim_rows(name: str, table: pd.DataFrame, target: str | None = None,
                manifest: dict | None = None) -> list[list[str]]:
     """The verdict rows of one LM suite (see the module docstring)."""
-    suite = base_name(name)
-    if suite not in LM_CLAIMS:
+    suite, claim = base_name(name), claim_of(name)
+    if claim is None:
         return []
     fin = reported(lm_final(table), suite)
     if not len(fin):
@@ -168,8 +197,11 @@ def claim_rows(name: str, table: pd.DataFrame, target: str | None = None,
     profile = (manifest or {}).get("profile") or (str(table["profile"].iloc[0]) if "profile" in table else "quick")
     smoke = profile != DECIDING
     tag = f" ({profile} profile)" if smoke else ""
-    ident, text, kind, subject, comparators = LM_CLAIMS[suite]
-    col = loss_column(suite, table) if target is None else (f"loss.{target}" if kind == "target" else "avg_loss")
+    ident, text, subject, comparators = claim.id, claim.text, claim.subject, claim.comparators
+    if target is None:
+        col = loss_column(suite, table)
+    else:
+        col = f"loss.{target}" if claim.column == "target" else "avg_loss"
     scale = float(fin.loc[fin["method"] == BASELINE, col].mean()) if (fin["method"] == BASELINE).any() else math.nan
     rows = []
     if subject is None:  # abundant: every method against uniform, equivalence margin

@@ -27,7 +27,7 @@ def test_tandem_episode_lm(benchmark, record_ratio):
     w, u = st.proxy, st.reference
     t = min_times({"episode": lambda: m.advance(p, st, stop_after=1),
                    "step": lambda: p.step(w, a), "ref": lambda: p.step(u, a, val_weight=1.0),
-                   "gap": lambda: p.loss_gap(w, u)})
+                   "gap": lambda: p.paired_losses(u, w)})
     benchmark.pedantic(lambda: m.advance(p, st, stop_after=1), rounds=1, iterations=1)
     ideal = (steps - K) * t["step"] + K * t["ref"] + evals / 2 * t["gap"]  # a gap is 2 state forwards
     record_ratio("tandem_episode_lm_M4", t["episode"] / ideal, target=1.10, seconds=t["episode"],
@@ -56,8 +56,8 @@ def _doge_times(m):
     per, _ = p.batches.by_domain(st)
     rows, wts = [r for r, _ in per], [mk / mk.sum() for _, mk in per]
     vr, vw = (np.concatenate(x) for x in p.batches.val(st, 1.0))
-    fns = {"doge": lambda: p.grad_stats(st).step(a), "plain": lambda: p.step(st, a),
-           "naive": lambda: p.naive_grad_stats(st).step(a), "batched": lambda: p.batched_grad_stats(st).step(a),
+    fns = {"doge": lambda: p.domain_grads(st).step(a), "plain": lambda: p.step(st, a),
+           "naive": lambda: p.naive_domain_grads(st).step(a), "batched": lambda: p.batched_domain_grads(st).step(a),
            "val": lambda: p.trainer.gradient(st.params, vr, vw),
            "per_domain_loop": lambda: [p.trainer.gradient(st.params, r, w) for r, w in zip(rows, wts)],
            "per_domain_vmap": lambda: per_domain_gradients(p.trainer, st.params, rows, wts)}
@@ -80,10 +80,10 @@ def test_doge_step(benchmark, record_ratio):
                       f"validation backward over {p.val_batch * len(p.val_domains)} rows {t['val'] / t['plain']:.2f}x: "
                       f"floor {floor:.2f}; batched path {t['batched'] / t['plain']:.2f}x")
     plain_mem = peak_bytes(lambda: p.step(st, a))
-    mem = {k: peak_bytes(f) / plain_mem for k, f in (("naive", lambda: p.naive_grad_stats(st).step(a)),
-                                                     ("batched", lambda: p.batched_grad_stats(st).step(a)))}
+    mem = {k: peak_bytes(f) / plain_mem for k, f in (("naive", lambda: p.naive_domain_grads(st).step(a)),
+                                                     ("batched", lambda: p.batched_domain_grads(st).step(a)))}
     record_ratio("doge_step_peak_memory_vs_plain_M7", mem["naive"], target=1.5, seconds=None,
-                 note=f"the path grad_stats takes below 10 domains; the batched call (vmap) holds every domain's "
+                 note=f"the path domain_grads takes below 10 domains; the batched call (vmap) holds every domain's "
                       f"activations and gradients at once: {mem['batched']:.2f}x; plain step peak "
                       f"{plain_mem / 1e6:.1f} MB")
     r = {m: runs[m][3]["doge"] / runs[m][3]["plain"] for m in runs}

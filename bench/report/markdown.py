@@ -19,7 +19,7 @@ MAX_LISTED = 8  # missing or failed cells listed by name; the rest are counted
 def _cell_name(entry: dict) -> str:
     labels, cell = entry["labels"], entry["cell"]
     if cell["kind"] == "claim":
-        return f"claim {cell['method']}"
+        return f"claim {cell['claim']}"
     grid = ", ".join(f"{k}={v}" for k, v in labels.get("grid", {}).items())
     return (f"{labels['study']}: {labels['method_label']} on {labels['problem_label']}, seed {cell['seed']}"
             + (f" ({grid})" if grid else ""))

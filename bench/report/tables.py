@@ -101,7 +101,7 @@ def claims_rows(data: list[SuiteData]) -> list[list[str]]:
             continue
         for _, r in t[t["kind"] == "claim"].iterrows():
             if r["status"] != "ok":
-                rows.append(["", str(r["method_name"]), "", "", "", "", f"not computed: {r['reason']}"])
+                rows.append(["", str(r["claim_name"]), "", "", "", "", f"not computed: {r['reason']}"])
                 continue
             measured, lo, hi = (_value(r.get(k)) for k in ("measured", "ci_low", "ci_high"))
             text = num(measured)

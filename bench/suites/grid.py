@@ -55,7 +55,7 @@ def _claim_cells(study: Study, profile: str, where: str) -> list[Cell]:
     cells = []
     for n in names:
         CLAIMS.load(n)  # an unknown name is one line naming the known claims
-        cells.append(Cell(kind="claim", problem="", problem_params={}, method=n,
+        cells.append(Cell(kind="claim", problem="", problem_params={}, method="", claim=n,
                           method_params={"profile": profile}, seed=0,
                           labels={"study": study.name, "problem_label": "", "method_label": n}))
     return cells

@@ -5,7 +5,7 @@ import math
 
 import pytest
 
-from theory.claims import is_known_contradiction
+from theory.claims import KNOWN_CONTRADICTIONS, is_known_contradiction
 
 KEYS = {"claim", "setting", "statistic", "expected", "measured", "ci_low", "ci_high", "holds"}
 
@@ -23,6 +23,10 @@ def _check(rows):
             assert r["holds"], where
         if isinstance(r["measured"], float) and r["holds"]:
             assert not math.isnan(r["measured"]), where
+    ids = {r["id"] for r in rows}
+    for k in KNOWN_CONTRADICTIONS:  # each documented contradiction names exactly one row of its ID
+        if k.id in ids:
+            assert sum(k.matches(r) for r in rows) == 1, f"{k} matches {sum(k.matches(r) for r in rows)} rows"
     return rows
 
 

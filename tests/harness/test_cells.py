@@ -66,7 +66,8 @@ def test_labels_and_checkpointing_do_not_change_the_key():
 
 
 def test_claim_keys_depend_on_claim_and_profile():
-    c = dict(kind="claim", problem="", problem_params={}, method="a", method_params={"profile": "quick"}, seed=0)
+    c = dict(kind="claim", problem="", problem_params={}, method="", claim="a", method_params={"profile": "quick"},
+             seed=0)
     k = key_of(config_of(Cell(**c)))
-    assert k != key_of(config_of(Cell(**{**c, "method": "b"})))
+    assert k != key_of(config_of(Cell(**{**c, "claim": "b"})))
     assert k != key_of(config_of(Cell(**{**c, "method_params": {"profile": "full"}})))

@@ -55,13 +55,13 @@ def test_report_command_regenerates_everything(small_suite, tmp_path):
 
 
 def test_claims_table_shows_interval_and_verdict():
-    rows = [{"kind": "claim", "status": "ok", "reason": "", "method_name": "c1", "claim": "penalty bias",
+    rows = [{"kind": "claim", "status": "ok", "reason": "", "claim_name": "c1", "claim": "penalty bias",
              "setting": "A-nr", "statistic": "slope", "expected": -1.0, "measured": -0.98, "ci_low": -1.01,
              "ci_high": -0.95, "holds": True},
-            {"kind": "claim", "status": "ok", "reason": "", "method_name": "c2", "claim": "uniform optimal",
+            {"kind": "claim", "status": "ok", "reason": "", "claim_name": "c2", "claim": "uniform optimal",
              "setting": "B", "statistic": "l1", "expected": "0.0", "measured": "true", "ci_low": "true",
              "ci_high": "true", "holds": False},
-            {"kind": "claim", "status": "failed", "reason": "ValueError: x", "method_name": "c3"}]
+            {"kind": "claim", "status": "failed", "reason": "ValueError: x", "claim_name": "c3"}]
     got = claims_rows([SuiteData("claims", {"cells": []}, pd.DataFrame(rows), [])])
     assert got[0] == ["", "penalty bias", "A-nr", "slope", "-1", "-0.98 [-1.01, -0.95]", "holds"]
     assert got[1][-1] == "contradicted" and got[1][-3:-1] == ["0", "yes"]  # JSON text of a mixed column

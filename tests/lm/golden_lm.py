@@ -76,7 +76,8 @@ def signals(p) -> dict:
     sensitivity test share it)."""
     w = p.step(p.init_state(2), [0.5, 0.3, 0.2], 4, val_weight=0.5)
     u = p.step(w, [0.2, 0.2, 0.6], 2)
-    out = {**_floats("gap", p.loss_gap(u, w)), **_floats("excess", p.excess_loss(w, u)),
+    out = {**_floats("gap", -p.paired_losses(w, u).diff),
+           **_floats("excess", p.paired_losses(w, u, on_batch=True).excess),
            **_floats("eval", list(p.evaluate(u)["loss"].values()))}
     return out, w
 
@@ -101,9 +102,9 @@ def observe() -> dict:
     p = lm_problem(0, **settings)
     sig, w = signals(p)
     out.update(sig)
-    out.update(_floats("align.naive", p.naive_grad_stats(w).align))
-    out.update(_floats("align.batched", p.batched_grad_stats(w).align))
-    out.update(_floats("doge_step", p.grad_stats(w).step([0.2, 0.5, 0.3]).params[0].ravel()[:4].numpy()))
+    out.update(_floats("align.naive", p.naive_domain_grads(w).align))
+    out.update(_floats("align.batched", p.batched_domain_grads(w).align))
+    out.update(_floats("doge_step", p.domain_grads(w).step([0.2, 0.5, 0.3]).params[0].ravel()[:4].numpy()))
 
     # multinomial sampling, as Stage Two may draw
     s = lm_problem(0, mixing="sample", **settings)

@@ -9,9 +9,9 @@ import torch
 from tandem_ref.registry import get_method
 
 
-def test_fast_grad_stats_equal_naive(small_lm):
+def test_fast_domain_grads_equal_naive(small_lm):
     st = small_lm.step(small_lm.init_state(0), np.full(3, 1 / 3), 3)  # away from the initialisation
-    fast, naive = small_lm.batched_grad_stats(st), small_lm.naive_grad_stats(st)
+    fast, naive = small_lm.batched_domain_grads(st), small_lm.naive_domain_grads(st)
     # float32 arithmetic in a different order (batched kernels): relative agreement to ~1e-6, so
     # 1e-5 of the largest value is tight while leaving room for summation order
     for a, b in ((fast.align, naive.align), (fast.norms, naive.norms)):
@@ -19,12 +19,12 @@ def test_fast_grad_stats_equal_naive(small_lm):
     assert fast.val_norm == naive.val_norm  # the same single backward
 
 
-def test_fast_grad_stats_equal_naive_in_float64(small_lm):
+def test_fast_domain_grads_equal_naive_in_float64(small_lm):
     st = small_lm.init_state(1)
     st.params = [p.double() for p in st.params]
     small_lm.trainer.module.double()
     try:
-        fast, naive = small_lm.batched_grad_stats(st), small_lm.naive_grad_stats(st)
+        fast, naive = small_lm.batched_domain_grads(st), small_lm.naive_domain_grads(st)
     finally:
         small_lm.trainer.module.float()
     # both paths round each float64 gradient to float32 (``flat``) before the products, so they
@@ -48,7 +48,7 @@ def test_doge_scales_by_the_scheduled_rate_during_warm_up(small_lm):
     st = small_lm.init_state(0)
     eta0 = small_lm.lr_at(st)
     assert eta0 == small_lm.lr / 2  # the first warm-up step
-    g = small_lm.grad_stats(st)
+    g = small_lm.domain_grads(st)
     W = np.clip(eta0 * g.align / (g.norms.mean() + 1e-6), 0, 5 * eta0)
     tr = get_method("doge", mu=0.05, max_grad_norm=None).run(small_lm, 1, 0)
     np.testing.assert_allclose(tr.alpha[0], mirror_step(uniform(3), W, 1 / 0.05), rtol=1e-9)
@@ -71,7 +71,7 @@ def test_the_step_from_the_per_domain_gradients_is_the_reweighted_step(small_lm)
     st = small_lm.step(small_lm.init_state(0), np.full(3, 1 / 3), 3)
     a = np.array([0.5, 0.3, 0.2])
     plain = small_lm.step(st, a)
-    for stats in (small_lm.batched_grad_stats(st), small_lm.naive_grad_stats(st)):
+    for stats in (small_lm.batched_domain_grads(st), small_lm.naive_domain_grads(st)):
         nxt = stats.step(a)
         assert nxt.step == plain.step and np.array_equal(nxt.cursor, plain.cursor)
         assert _params_close(nxt, plain, small_lm.lr, 1e-3)
@@ -93,7 +93,7 @@ def test_doge_clips_each_domain_gradient_in_the_proxy_step_too(small_lm):
     """DoGE's code steps on sum_i alpha_i clip(g_i): with a norm clip below every gradient's norm,
     the step is the clipped combination, not the reweighted step."""
     st = small_lm.step(small_lm.init_state(0), np.full(3, 1 / 3), 3)
-    stats = small_lm.grad_stats(st)
+    stats = small_lm.domain_grads(st)
     c = 0.5 * float(stats.norms.min())
     a = np.array([0.5, 0.3, 0.2])
     want = stats.step(a * np.minimum(1.0, c / stats.norms))
@@ -107,7 +107,7 @@ def test_doge_clips_each_domain_gradient_in_the_proxy_step_too(small_lm):
     assert not _params_close(want, small_lm.step(st, a), small_lm.lr, 0.1)
 
 
-def test_grad_stats_batches_the_domains_only_from_batched_from_on(small_lm, monkeypatch):
+def test_domain_grads_batches_the_domains_only_from_batched_from_on(small_lm, monkeypatch):
     import bench.lm.alignment as al
     import bench.lm.problem as lmp
 
@@ -115,8 +115,8 @@ def test_grad_stats_batches_the_domains_only_from_batched_from_on(small_lm, monk
     real = al.per_domain_gradients
     monkeypatch.setattr(al, "per_domain_gradients", lambda *a: calls.append(1) or real(*a))
     st = small_lm.init_state(0)
-    small_lm.grad_stats(st)
+    small_lm.domain_grads(st)
     assert not calls  # 3 domains: one backward per domain
     monkeypatch.setattr(lmp, "BATCHED_FROM", 3)
-    small_lm.grad_stats(st)
+    small_lm.domain_grads(st)
     assert calls == [1]

@@ -43,7 +43,7 @@ def test_twins_copied_from_one_proxy_read_the_same_batches(small_lm):
     u = small_lm.step(small_lm.init_state(1), a, 3)
     w = small_lm.copy(u)
     assert same(small_lm.step(u, a, 2), small_lm.step(w, a, 2))
-    assert small_lm.distance(u, w) == 0.0 and np.all(small_lm.loss_gap(w, u) == 0)
+    assert small_lm.distance(u, w) == 0.0 and np.all(small_lm.paired_losses(u, w).diff == 0)
     w2 = small_lm.step(w, a, 2, val_weight=1.0)  # the reference sees validation data too
     assert small_lm.distance(small_lm.step(u, a, 2), w2) > 0
     assert np.array_equal(small_lm.step(u, a, 2).cursor, w2.cursor)  # same training sequences
@@ -55,8 +55,8 @@ def test_excess_loss_is_clipped_per_token_on_the_proxys_next_batch(small_lm):
     a = np.full(3, 1 / 3)
     u = small_lm.step(small_lm.init_state(0), a, 4)
     w = small_lm.step(small_lm.init_state(0), [0.0, 0.0, 1.0], 4)
-    clipped = small_lm.excess_loss(u, w)
-    raw = small_lm.excess_loss(u, w, clip=False)
+    paired = small_lm.paired_losses(u, w, on_batch=True)
+    clipped, raw = paired.excess, paired.diff
     assert np.all(clipped >= np.maximum(raw, 0) - 1e-12)  # mean of clipped tokens >= clip of the mean
     assert np.any(clipped > np.maximum(raw, 0) + 1e-6)  # and strictly somewhere: the clip is per token
     per, cursor = small_lm.batches.by_domain(u)
@@ -73,20 +73,20 @@ def test_excess_loss_of_a_domain_absent_from_the_batch_is_nan_and_doremi_keeps_i
 
     p = lm_problem(0, corpus=toy_corpus, model="micro", seq_len=32, batch_size=2, warmup=2, eval_batch=3)
     u = p.init_state(0)
-    lam = p.excess_loss(u, p.step(u, np.full(3, 1 / 3), 2))
+    lam = p.paired_losses(u, p.step(u, np.full(3, 1 / 3), 2), on_batch=True).excess
     assert np.isnan(lam).sum() == 1 and np.isfinite(lam).sum() == 2  # 2 rows, 3 domains
     tr = get_method("doremi", reference_steps=2).run(p, 4, 0)
     assert np.all(np.isfinite(tr.scores)) and np.all(np.isfinite(tr.output))
 
 
-def test_grad_stats_match_autograd(small_lm):
+def test_domain_grads_match_autograd(small_lm):
     s = small_lm.step(small_lm.init_state(0), np.full(3, 1 / 3), 3)
-    st = small_lm.grad_stats(s)
+    st = small_lm.domain_grads(s)
     assert st.align.shape == (3,) and np.all(st.norms > 0) and st.val_norm > 0
     # a domain's gradient dotted with itself is its squared norm: check through a one-hot val objective
     p = LMProblem(small_lm.data, model="micro", batch_size=6, eval_batch=3, val_weights="digits",
                   val_batch=3, train=small_lm.trainer.train)
-    g = p.grad_stats(s)
+    g = p.domain_grads(s)
     assert g.norms[1] == pytest.approx(st.norms[1], rel=1e-6)
     assert abs(g.align[1]) <= g.norms[1] * g.val_norm * (1 + 1e-9)
 

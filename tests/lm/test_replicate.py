@@ -79,6 +79,18 @@ def test_replicate_reruns_the_reported_cells_and_compares(first_run, tmp_path):
             f.write_text(json.dumps(rec))
     doc, agree = replicate.compare(first_run, out)
     assert not agree and "**no**" in doc
+    assert "lies outside the first run's interval in 1 of 1 rows" in doc  # said, not assumed
+
+
+def test_a_fresh_reproduction_is_compared_whole(first_run, tmp_path):
+    """A suite reproduced from scratch (another CPU, tuning included) has no ``replicate_of``: every
+    reported row is compared, not only the cells of a replicate's keys."""
+    path = tmp_path / "lm-restricted.toml"
+    sweep(load(str(path)), "lm", tmp_path / "again", jobs=1, progress=False)
+    doc, agree = replicate.compare(first_run, tmp_path / "again")
+    assert agree and doc.startswith("# Verdicts on another CPU") and "reproduced from scratch" in doc
+    assert "| lm-restricted: tandem vs uniform |" in doc and "| lm-restricted: tandem vs natural |" in doc
+    assert "identical in 3 of 3 rows." in doc  # same process, same bits
 
 
 def test_replicate_refuses_what_it_cannot_do(tmp_path, capsys):

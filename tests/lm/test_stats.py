@@ -141,3 +141,18 @@ def test_lm5_ratio_of_steps_to_uniforms_final_loss():
     assert flops[0] == pytest.approx((200 * 1e9 + 1e12) / (400 * 1e9))
     rows = report.claim_rows("lm-restricted@lm", t, manifest={"profile": "lm"})
     assert rows[-1][0] == "LM-5" and rows[-1][6] == "holds"
+
+
+def test_every_lm_claim_names_a_suite_whose_reported_study_exists():
+    """LM claims are typed records naming their suite: a renamed suite or study fails here instead of
+    silently dropping its claim from the report."""
+    from bench.lm.verdicts import LM5_SUITES, LM_CLAIMS, claim_of
+    from bench.suites import load, suite_names
+
+    for claim in LM_CLAIMS.values():
+        assert claim.suite in suite_names(), claim
+        assert claim.suite in {s.name for s in load(claim.suite).studies}, f"{claim.id}: no study {claim.suite!r}"
+        assert claim_of(f"{claim.suite}@lm") is claim
+        assert claim.column in ("avg", "target") and (claim.subject is None) == (not claim.comparators)
+    assert set(LM5_SUITES) <= {c.suite for c in LM_CLAIMS.values()}
+    assert claim_of("methods") is None

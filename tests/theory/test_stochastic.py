@@ -19,12 +19,12 @@ def test_noise_enters_losses_signals_and_steps_with_the_right_scale():
     q = make("quadratic", 0)
     th = np.ones(6)
     rng = np.random.default_rng(0)
-    gaps = np.stack([p.loss_gap(th + 0.1, th, rng=rng) for _ in range(4000)])
-    exact_gap = q.loss_gap(th + 0.1, th)
+    gaps = np.stack([-p.paired_losses(th, th + 0.1, rng=rng).diff for _ in range(4000)])
+    exact_gap = -q.paired_losses(th, th + 0.1).diff
     # xi_i^T delta with ||delta|| = 0.1 sqrt(6): std 0.5 * 0.1 * sqrt(6)
     assert np.allclose(gaps.mean(axis=0), exact_gap, atol=0.01)
     assert np.allclose(gaps.std(axis=0), 0.5 * 0.1 * np.sqrt(6), rtol=0.05)
-    assert np.array_equal(p.loss_gap(th + 0.1, th), exact_gap)  # no rng: the population loss
+    assert np.array_equal(-p.paired_losses(th, th + 0.1).diff, exact_gap)  # no rng: the population loss
     steps = np.stack([p.step(th, [0.2, 0.3, 0.5], 1, lr=1.0, rng=rng) for _ in range(4000)])
     mean_step = q.step(th, [0.2, 0.3, 0.5], 1, lr=1.0)
     assert np.allclose(steps.mean(axis=0), mean_step, atol=0.02)

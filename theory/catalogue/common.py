@@ -13,15 +13,17 @@ from ..families import make
 PROFILES = ("quick", "full")
 
 
-def row(id_, title, setting, statistic, expected, measured, holds, ci=None, note=""):
-    """One tidy verdict row (the reports' and the tests' unit)."""
+def row(id_, title, setting, statistic, expected, measured, holds, ci=None, note="", case=""):
+    """One tidy verdict row (the reports' and the tests' unit). ``case`` names the instance where one
+    catalogue ID checks the same statement on several (a seed, a problem and a parameter): with the
+    title it identifies the row (theory.claims.Known)."""
     lo, hi = (measured, measured) if ci is None else ci
     def num(x):
         if isinstance(x, (bool, np.bool_)):
             return bool(x)
         return float(x) if isinstance(x, (int, float, np.floating, np.integer)) else x
 
-    return {"id": id_, "claim": f"{id_} {title}", "setting": setting, "statistic": statistic,
+    return {"id": id_, "claim": f"{id_} {title}", "case": case, "setting": setting, "statistic": statistic,
             "expected": num(expected), "measured": num(measured), "ci_low": num(lo), "ci_high": num(hi),
             "holds": bool(holds), "note": note}
 

@@ -140,7 +140,7 @@ def T2_5(profile="quick"):
         rows.append(row("T2.5", "budgeted probe length: interior best K", f"A-nr seed {seed} (alpha* "
                         f"{np.round(opt.alpha, 3).tolist()}), lambda=1e3, E=5, N=1500",
                         "argmin K of the final regret", "in {8, 16, 32}; K=1 >= 100x min; K=64 >= 10x min", Ks[k],
-                        holds, note=note))
+                        holds, note=note, case=f"seed {seed}"))
     return rows
 
 

@@ -125,7 +125,8 @@ def T6_5(profile="quick"):
                          "EMA reference pointed towards alpha* on this draw, so '> 0.05' is not a property of the "
                          "schedule")
             rows.append(row("T6.5", "EMA-of-proxy reference does not converge to alpha*", f"{label}, tau={tau}",
-                            "error(T=3000) / error(T=300)", "> 0.5 and error > 0.05", e[1] / e[0], holds, note=note))
+                            "error(T=3000) / error(T=300)", "> 0.5 and error > 0.05", e[1] / e[0], holds, note=note,
+                            case=f"{label}, tau={tau}"))
     return rows
 
 
