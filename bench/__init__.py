@@ -1,3 +1,7 @@
 """bench: the harness (suites, runner, reports, the small-LM stack) and the command line."""
 
-import theory  # noqa: F401  (registers the methods that need theory's exact solvers: "oracle")
+from . import blas_kernel
+
+blas_kernel.pin()  # before numpy is first imported: one BLAS kernel on every x86-64 CPU (blas_kernel.py)
+
+import theory  # noqa: E402, F401  (registers the methods that need theory's exact solvers: "oracle")

@@ -37,7 +37,7 @@ from ..tabulate import CLAIM_COLUMNS, markdown
 from . import verdicts
 
 KERNEL_ENV = ("ATEN_CPU_CAPABILITY", "ONEDNN_MAX_CPU_ISA", "OPENBLAS_CORETYPE")
-PROVENANCE = ("torch_cpu_capability", "cpu_isa", "openblas_coretype", "aten_cpu_capability_env")
+PROVENANCE = ("torch_cpu_capability", "cpu_isa", "openblas_coretype", "blas_kernel", "aten_cpu_capability_env")
 NUM = r"[−-]?\d+(?:\.\d+)?"
 
 

@@ -267,7 +267,7 @@ def draw(data: list[SuiteData], folder: Path) -> list[Figure]:
                 name = f"{sd.name}-{study['name']}" + (f"-{i + 1}" if len(figure_specs(study)) > 1 else "")
                 png, pdf = folder / f"{name}.png", folder / f"{name}.pdf"
                 fig.savefig(png, dpi=150)
-                fig.savefig(pdf)
+                fig.savefig(pdf, metadata={"CreationDate": None})  # no date: a report is a function of its results
                 plt.close(fig)
                 out.append(Figure(name, spec.get("caption", study.get("title", study["name"])), png, pdf, notes))
     return out

@@ -58,8 +58,8 @@ def write_suite(folder: Path, name: str = "small", budget: int = 60, text: str |
     return path
 
 
-def cli(*args, cwd=None, timeout=120) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+def cli(*args, cwd=None, timeout=120, env=None) -> subprocess.CompletedProcess:
+    env = {**os.environ, **(env or {}), "PYTHONPATH": str(ROOT)}
     return subprocess.run([sys.executable, "-m", "bench.cli", *map(str, args)], capture_output=True, text=True,
                           cwd=cwd, env=env, timeout=timeout)
 

@@ -52,6 +52,10 @@ def test_report_command_regenerates_everything(small_suite, tmp_path):
     r = cli("report", "--out", tmp_path)
     assert r.returncode == 0, r.stderr
     assert (tmp_path / "report.md").exists() and len(_figures(tmp_path)) == 6
+    # byte-identical when regenerated on another day (matplotlib would stamp the PDFs with the date)
+    first = {p: (tmp_path / "figures" / p).read_bytes() for p in _figures(tmp_path)}
+    assert cli("report", "--out", tmp_path, env={"SOURCE_DATE_EPOCH": "86400"}).returncode == 0
+    assert {p: (tmp_path / "figures" / p).read_bytes() for p in _figures(tmp_path)} == first
 
 
 def test_claims_table_shows_interval_and_verdict():

@@ -146,7 +146,7 @@ def test_lm5_ratio_of_steps_to_uniforms_final_loss():
 def test_every_lm_claim_names_a_suite_whose_reported_study_exists():
     """LM claims are typed records naming their suite: a renamed suite or study fails here instead of
     silently dropping its claim from the report."""
-    from bench.lm.verdicts import LM5_SUITES, LM_CLAIMS, claim_of
+    from bench.lm.claims import LM5_SUITES, LM_CLAIMS, claim_of
     from bench.suites import load, suite_names
 
     for claim in LM_CLAIMS.values():
