@@ -133,8 +133,6 @@ def compare(source: Path, out: Path) -> tuple[str, bool]:
     dirs = sorted(p.parent for p in Path(out).glob(f"*@{verdicts.DECIDING}/manifest.json"))
     if not dirs:
         raise BadInput(f"{out}: no replicated suites (run `python -m bench.lm.replicate run SUITE` first)")
-    cols = ["claim", "setting", "first run", "verdict", "replicate", "verdict ", "same verdict",
-            "same printed numbers", "replicate mean inside first interval"]
     rows = []
     kernels = {}
     n_printed = 0
@@ -168,17 +166,20 @@ def compare(source: Path, out: Path) -> tuple[str, bool]:
             n_printed += printed
             rows.append([r[0], setting, m1, v1, m2, v2, "yes" if same else "**no**", "yes" if printed else "no",
                          inside])
+    second_run = "reproduction" if fresh else "replicate"
+    cols = ["claim", "setting", "first run", "verdict", second_run, "verdict ", "same verdict",
+            "same printed numbers", f"{second_run} mean inside first interval"]
     text = markdown(cols, rows)
     dump = lambda k: json.dumps(k, sort_keys=True)  # noqa: E731
-    paths = "\n".join(f"- `{name}`: first run {dump(a)}; replicate {dump(b)}" for name, (a, b) in kernels.items())
-    ending = "Every verdict is the same on both paths." if agree_all else "Some verdicts differ: see **no** above."
+    paths = "\n".join(f"- `{name}`: first run {dump(a)}; {second_run} {dump(b)}" for name, (a, b) in kernels.items())
+    ending = "Every verdict is the same in both runs." if agree_all else "Some verdicts differ: see **no** above."
     moved = [r for r in rows if r[-2] == "no"]
     outside = [r for r in moved if r[-1] == "no"]
     ending += f" The printed numbers are identical in {n_printed} of {len(rows)} rows"
     if moved:
-        ending += ("; where they are not, " + ("the replicate's mean lies inside the first run's interval (last "
+        ending += ("; where they are not, " + (f"the {second_run}'s mean lies inside the first run's interval (last "
                                                "column)" if not outside else
-                                               f"the replicate's mean lies outside the first run's interval in "
+                                               f"the {second_run}'s mean lies outside the first run's interval in "
                                                f"{len(outside)} of {len(moved)} rows (last column)")
                    + ". The other kernels' low bits are amplified by the mixers (a learned mixture moves; fixed "
                    "mixtures do not) and by which batch slots Stage Two's sampling gives each domain.")
