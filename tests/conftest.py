@@ -1,7 +1,9 @@
+# isort: off
+import bench  # noqa: F401  first: it asks OpenBLAS for one kernel before numpy loads (bench/blas_kernel.py)
+# isort: on
 import numpy as np
 import pytest
 
-import bench  # noqa: F401  first: it asks OpenBLAS for one kernel before numpy loads (bench/blas_kernel.py)
 import theory  # noqa: F401  (registers the methods that need its exact solvers: "oracle")
 from tandem_ref import QuadraticProblem
 

@@ -82,3 +82,13 @@ def test_a_cell_gets_the_pinned_kernels_bits_whatever_the_machine_would_choose()
     other = _run("numpy-first", None)
     assert set(other["loaded"]) == {"SkylakeX"} and other["l1"] != pinned["l1"]
     assert any("imported before bench" in w for w in other["warned"])
+
+
+def test_the_test_suite_itself_imports_bench_before_numpy():
+    """tests/conftest.py imports bench first (an import sorter once moved it below numpy: every test
+    then computed with the machine's own kernel, and said so in a warning)."""
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_CORETYPE"}
+    out = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/test_simplex.py",
+                          "-W", "error::RuntimeWarning"], cwd=ROOT, env=env, capture_output=True, text=True,
+                         timeout=300)
+    assert out.returncode == 0 and "imported before bench" not in out.stdout + out.stderr, out.stdout[-2000:]
