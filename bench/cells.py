@@ -44,7 +44,10 @@ class Cell:
     claim: str = ""  # the claim's registry name (theory.claims.CLAIMS) for a claim cell
 
     def as_dict(self) -> dict:
-        return {k: getattr(self, k) for k in self.__dataclass_fields__}
+        d = {k: getattr(self, k) for k in self.__dataclass_fields__}
+        if self.kind == "run":  # a run cell has no claim: manifests of run cells read as they always did
+            del d["claim"]
+        return d
 
     @classmethod
     def from_dict(cls, d: dict) -> "Cell":

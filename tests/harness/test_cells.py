@@ -71,3 +71,11 @@ def test_claim_keys_depend_on_claim_and_profile():
     k = key_of(config_of(Cell(**c)))
     assert k != key_of(config_of(Cell(**{**c, "claim": "b"})))
     assert k != key_of(config_of(Cell(**{**c, "method_params": {"profile": "full"}})))
+
+
+def test_a_cell_round_trips_through_its_dict_and_only_a_claim_cell_names_a_claim():
+    run = Cell(kind="run", problem="quadratic", problem_params={}, method="tandem", method_params={}, seed=1)
+    claim = Cell(kind="claim", problem="", problem_params={}, method="", claim="plumbing",
+                 method_params={"profile": "quick"}, seed=0)
+    assert "claim" not in run.as_dict() and claim.as_dict()["claim"] == "plumbing"
+    assert Cell.from_dict(run.as_dict()) == run and Cell.from_dict(claim.as_dict()) == claim
