@@ -25,7 +25,9 @@ import warnings
 CORETYPE = "Haswell"
 
 
-def _x86_flags() -> set[str]:
+def x86_flags() -> set[str]:
+    """The CPU's instruction-set flags (/proc/cpuinfo) on x86-64; empty elsewhere (also read by
+    bench.provenance.cpu_isa)."""
     if platform.machine().lower() not in ("x86_64", "amd64"):
         return set()
     try:
@@ -53,7 +55,7 @@ def pin(environ=os.environ) -> str:
                           f"keeps them, and its float results may differ in their last bits from other machines' "
                           f"(import bench first, or set OPENBLAS_CORETYPE={CORETYPE})", RuntimeWarning, stacklevel=2)
         return environ.get("OPENBLAS_CORETYPE", "")
-    if {"avx2", "fma"} <= _x86_flags():
+    if {"avx2", "fma"} <= x86_flags():
         environ["OPENBLAS_CORETYPE"] = CORETYPE
     return environ.get("OPENBLAS_CORETYPE", "")
 

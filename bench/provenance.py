@@ -49,14 +49,9 @@ def _static() -> dict:
 
 @functools.lru_cache(maxsize=1)
 def cpu_isa() -> str:
-    flags = set()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("flags"):
-                flags = set(line.split(":", 1)[1].split())
-                break
-    except OSError:
-        pass
+    from .blas_kernel import x86_flags
+
+    flags = x86_flags()
     return "+".join(f for f in ("avx2", "avx512f", "avx512_bf16", "amx_bf16", "amx_tile") if f in flags) or "unknown"
 
 

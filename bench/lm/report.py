@@ -106,7 +106,8 @@ def tuning_table(table: pd.DataFrame):
         param = params[0]
         by = "val_avg_loss"
         suite = base_name(str(g["suite"].iloc[0])) if "suite" in g else ""
-        if claim_of(suite) is not None and claim_of(suite).column == "target":
+        claim = claim_of(suite)
+        if claim is not None and claim.column == "target":
             by = loss_column(suite, table, "val")
         cands = [({"method": r["method_name"], "method_params": {}}, {"method_label": r["method"],
                   "grid": {param[5:]: r[param]}}, {by: r[by]}) for _, r in g.iterrows()]
@@ -177,7 +178,7 @@ def paper_rows(data) -> list[list[str]]:
         paper = claim.paper
         effect, _ = effect_of_interest(suite, sd.manifest)
         text = claim.paper_text + (f" (declared effect of interest {100 * effect:+.1f}%)"
-                                            if paper is None and effect is not None else "")
+                                   if paper is None and effect is not None else "")
         rows.append([suite, text, "–" if paper is None else f"{100 * paper:+.1f}%",
                      stats.fmt_interval(m, lo, hi) + "%",
                      f"{100 * p.mde / fin.loc[fin['method'] == BASELINE, col].mean():.2f}%",

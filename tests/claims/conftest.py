@@ -26,7 +26,8 @@ def _check(rows):
     ids = {r["id"] for r in rows}
     for k in KNOWN_CONTRADICTIONS:  # each documented contradiction names exactly one row of its ID
         if k.id in ids:
-            assert sum(k.matches(r) for r in rows) == 1, f"{k} matches {sum(k.matches(r) for r in rows)} rows"
+            n = sum(k.matches(r) for r in rows)
+            assert n == 1, f"{k} matches {n} rows"
     return rows
 
 

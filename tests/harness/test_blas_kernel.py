@@ -51,13 +51,13 @@ def _run(mode: str, coretype: str | None) -> dict:
 
 
 def test_pin_asks_for_haswell_only_where_the_user_chose_nothing_and_the_cpu_has_it(monkeypatch):
-    monkeypatch.setattr(blas_kernel, "_x86_flags", lambda: {"avx2", "fma", "sse2"})
+    monkeypatch.setattr(blas_kernel, "x86_flags", lambda: {"avx2", "fma", "sse2"})
     monkeypatch.delitem(sys.modules, "numpy")  # as in a process that has not loaded it yet
     env = {}
     assert blas_kernel.pin(env) == "Haswell" and env == {"OPENBLAS_CORETYPE": "Haswell"}
     env = {"OPENBLAS_CORETYPE": "SkylakeX"}
     assert blas_kernel.pin(env) == "SkylakeX"  # the user's choice stands
-    monkeypatch.setattr(blas_kernel, "_x86_flags", lambda: {"sse2"})  # an old x86, or not x86 at all
+    monkeypatch.setattr(blas_kernel, "x86_flags", lambda: {"sse2"})  # an old x86, or not x86 at all
     env = {}
     assert blas_kernel.pin(env) == "" and env == {}
 
@@ -70,7 +70,7 @@ def test_too_late_keeps_the_loaded_kernel_for_the_workers_and_warns(monkeypatch)
     assert env == {"OPENBLAS_CORETYPE": "SkylakeX"}  # the sweep's workers plan and compute alike
 
 
-@pytest.mark.skipif("avx512f" not in blas_kernel._x86_flags(),
+@pytest.mark.skipif("avx512f" not in blas_kernel.x86_flags(),
                     reason="needs a CPU whose own OpenBLAS choice (SkylakeX) differs from the pinned kernel")
 def test_a_cell_gets_the_pinned_kernels_bits_whatever_the_machine_would_choose():
     pinned = _run("bench-first", "Haswell")  # the kernel asked for, by the environment

@@ -50,7 +50,7 @@ def test_verdicts_and_printed_numbers_survive_another_kernel_path(tmp_path, what
         suite.write_text(text)
         args, other = [str(suite), "--profile", "lm", "--jobs", "2"], {"ATEN_CPU_CAPABILITY": "avx2"}
     else:
-        kernel = "SkylakeX" if "avx512f" in blas_kernel._x86_flags() else "Sandybridge"
+        kernel = "SkylakeX" if "avx512f" in blas_kernel.x86_flags() else "Sandybridge"
         args, other = ["claims", "--profile", "quick", "--jobs", "2"], {"OPENBLAS_CORETYPE": kernel}
     outs = []
     for name, env in (("native", {}), ("other", other)):
