@@ -1,4 +1,5 @@
-"""One OpenBLAS kernel on every x86-64 CPU, so the controlled problems give the same bits everywhere.
+"""One set of math kernels on every x86-64 CPU, so results give the same bits everywhere: OpenBLAS's
+(numpy and scipy: the controlled problems) and torch's (the small LM).
 
 OpenBLAS chooses its kernels by CPU (Haswell's on AVX2 machines, SkylakeX's on AVX-512 ones, ...),
 and they sum in different orders. Most methods then differ in their last bits only (measured between
@@ -11,8 +12,21 @@ a kernel (``OPENBLAS_CORETYPE``). OpenBLAS reads the choice when it is loaded, s
 the package imports numpy (``bench/__init__``) and inherited by every worker of a sweep (a process
 that imported numpy before bench keeps the kernel it loaded, and says so).
 
-The LM stack is torch's (its own BLAS and vector kernels; bench.provenance.kernel_path records them)
-and is not affected. Not a module of the numeric code: it must not import numpy.
+torch (the LM stack) has three libraries that choose by CPU: ATen's vectorised kernels (element-wise
+work, reductions, softmax: AVX-512 or AVX2), oneDNN (some float32 products and every bf16 one: up to
+AMX) and MKL (sgemm). Measured on an Intel Xeon (AVX-512, AMX), 300 steps of the deciding 0.12M
+model: each of the three moves the loss in its 7th digit, and an AMD machine's run of the deciding
+suites moved learned mixtures by up to 7e-3 and flipped quick-profile verdicts. ``pin_torch`` asks
+all three for the AVX2 path every x86-64 CPU with AVX2 and FMA shares (``ATEN_CPU_CAPABILITY=avx2``,
+``ONEDNN_MAX_CPU_ISA=AVX2``, ``MKL_CBWR=AVX2``: MKL's conditional numerical reproducibility mode,
+the same results on any CPU that has the branch). Each is read when torch loads, so it is set
+before; a variable the user set is left as it is (``bench.provenance.kernel_path`` records all three).
+Its cost, measured on the Intel machine in one thread: the 0.12M model 19% fewer tokens per second
+(MKL's reproducible branch most of it), the 0.48M model 25% (results/perf/summary.md). Capping
+oneDNN at AVX2 also turns off the AMX bf16 units, so ``dtype = "auto"`` keeps float32 on the CPU
+unless the user lifts the cap (bench.lm.build.auto_dtype).
+
+Not a module of the numeric code: it must not import numpy or torch.
 """
 
 from __future__ import annotations
@@ -23,6 +37,8 @@ import sys
 import warnings
 
 CORETYPE = "Haswell"
+# torch's libraries on the path every x86-64 CPU with AVX2 and FMA shares (read when torch loads)
+TORCH_KERNELS = {"ATEN_CPU_CAPABILITY": "avx2", "ONEDNN_MAX_CPU_ISA": "AVX2", "MKL_CBWR": "AVX2"}
 
 
 def x86_flags() -> set[str]:
@@ -65,3 +81,20 @@ def loaded() -> list[str]:
     from threadpoolctl import threadpool_info
 
     return [str(i.get("architecture", "")) for i in threadpool_info() if i.get("internal_api") == "openblas"]
+
+
+def pin_torch(environ=os.environ) -> dict:
+    """Ask torch's three kernel libraries for their AVX2 path (``TORCH_KERNELS``) where the CPU has
+    AVX2 and FMA, leaving any the user set; the settings in force (empty where none). Where torch is
+    already loaded it is too late for this process: nothing is set (its workers then choose as it
+    did), with a warning."""
+    if "torch" in sys.modules:
+        if any(k not in environ for k in TORCH_KERNELS):
+            warnings.warn("torch was imported before bench: this run keeps the kernels torch chose for this CPU, "
+                          "and its LM results may differ in their last bits from other machines' (import bench first, "
+                          "or set " + " ".join(f"{k}={v}" for k, v in TORCH_KERNELS.items()) + ")",
+                          RuntimeWarning, stacklevel=2)
+    elif {"avx2", "fma"} <= x86_flags():
+        for k, v in TORCH_KERNELS.items():
+            environ.setdefault(k, v)
+    return {k: environ.get(k, "") for k in TORCH_KERNELS}

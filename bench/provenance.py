@@ -61,8 +61,9 @@ def kernel_path(uses_torch: bool = False) -> dict:
     lower it; recorded for cells that run torch, so the record does not depend on whether some
     earlier cell in the same process imported it), and the BLAS core type (OPENBLAS_CORETYPE, set
     on some of these machines). Two machines that differ here give results that differ in the low
-    bits; the verdicts must not. ``blas_kernel``: the kernels the loaded OpenBLAS uses (the harness
-    asks for one on every x86-64 CPU, bench.blas_kernel)."""
+    bits; the verdicts must not. ``blas_kernel``: the kernels the loaded OpenBLAS uses; the harness
+    asks for one on every x86-64 CPU, and for torch's AVX2 path (ATen, oneDNN, MKL's reproducible
+    branch), bench.blas_kernel: the three torch settings are recorded as they were in force."""
     from .blas_kernel import loaded
 
     torch_cap = ""
@@ -74,7 +75,8 @@ def kernel_path(uses_torch: bool = False) -> dict:
             "aten_cpu_capability_env": os.environ.get("ATEN_CPU_CAPABILITY", ""),
             "openblas_coretype": os.environ.get("OPENBLAS_CORETYPE", ""),
             "blas_kernel": "+".join(sorted(set(loaded()))),
-            "onednn_max_cpu_isa": os.environ.get("ONEDNN_MAX_CPU_ISA", "")}
+            "onednn_max_cpu_isa": os.environ.get("ONEDNN_MAX_CPU_ISA", ""),
+            "mkl_cbwr": os.environ.get("MKL_CBWR", "")}
 
 
 def provenance(problem=None) -> dict:

@@ -8,6 +8,7 @@ bench.lm.sft.sft_problem, which builds on ``make``.
 from __future__ import annotations
 
 import json
+import os
 
 from tandem_ref.errors import BadInput, require_int
 
@@ -44,10 +45,22 @@ TOKENIZED = TokenCache()  # this process's
 BF16_FROM_D_MODEL = 256
 
 
+# oneDNN ISA caps (ONEDNN_MAX_CPU_ISA) below the first with bf16 instructions (AVX512_CORE_BF16)
+_NO_BF16_ISAS = {"SSE41", "AVX", "AVX2", "AVX2_VNNI", "AVX2_VNNI_2", "AVX512_CORE", "AVX512_CORE_VNNI"}
+
+
+def onednn_bf16_allowed(environ=os.environ) -> bool:
+    """Whether oneDNN may use the CPU's bf16 units under the ISA cap in force."""
+    return environ.get("ONEDNN_MAX_CPU_ISA", "ALL").strip().upper() not in _NO_BF16_ISAS
+
+
 def auto_dtype(model, seq_len: int, device: str) -> str:
     """What ``dtype = "auto"`` (the default) means: bf16 autocast where it is faster, float32
     elsewhere. On a GPU: bf16 where the device supports it. On a CPU: bf16 from d_model
-    ``BF16_FROM_D_MODEL`` on, and only with native bf16 units (AMX or AVX512-BF16). Where bf16 is
+    ``BF16_FROM_D_MODEL`` on, and only with native bf16 units (AMX or AVX512-BF16) that oneDNN may
+    use: the harness caps oneDNN at AVX2 for the same bits on every CPU (bench.blas_kernel), so by
+    default the CPU runs float32; ``ONEDNN_MAX_CPU_ISA=AVX512_CORE_AMX`` (or ``ALL``) lifts the cap,
+    and provenance records it. Where bf16 is
     chosen its loss curve agrees with float32's within the seed-to-seed spread (``tox -e bench``:
     bf16_vs_fp32_loss_curve)."""
     import torch
@@ -56,7 +69,7 @@ def auto_dtype(model, seq_len: int, device: str) -> str:
 
     if device.startswith("cuda"):
         return "bf16" if torch.cuda.is_available() and torch.cuda.is_bf16_supported() else "float32"
-    native = any(f in cpu_isa().split("+") for f in ("amx_bf16", "avx512_bf16"))
+    native = any(f in cpu_isa().split("+") for f in ("amx_bf16", "avx512_bf16")) and onednn_bf16_allowed()
     return "bf16" if native and model_config(model, seq_len).d_model >= BF16_FROM_D_MODEL else "float32"
 
 
