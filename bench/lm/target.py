@@ -95,7 +95,10 @@ def stage_two_scorer(problem: LMProblem, cache=None):
                    "val_avg_loss": r["val"]["avg_loss"], "train_avg_loss": r["train"]["avg_loss"],
                    "stage_two.wall_s": r["wall_s"], "stage_two.tokens_per_s": r["tokens_per_s"],
                    "stage_two.flops": r["cost"]["flops"], "stage_two.flops_per_step": r["flops_per_step"],
-                   "stage_two.steps": r["steps"]}
+                   "stage_two.steps": r["steps"],
+                   # the scored model's size (Stage Two trains the problem's model afresh), for
+                   # comparisons across model sizes
+                   "n_params": problem.trainer.n_params}
             for k in ("loss", "ppl", "acc", "se", "repetitions"):
                 out.update({f"{k}.{d}": v for d, v in r.get(k, {}).items()})
             for split in ("val", "train"):

@@ -73,6 +73,7 @@ GOLDEN = {
     'stage_two.avg_loss': 4.360562931829029,
     'stage_two.avg_ppl': 80.31663460298147,
     'stage_two.avg_se': 0.004012164112003562,
+    'stage_two.n_params': 70512,
     'stage_two.curve.000004': 4.709338046963568,
     'stage_two.curve.000008': 4.360562931829029,
     'stage_two.loss.digits': 4.471038803458214,
