@@ -20,3 +20,15 @@ def test_bad_arguments_exit_2_with_one_line():
     assert r.stderr.count("\n") == 1 and r.stderr.startswith("error:")
     r = subprocess.run([sys.executable, "-m", "bench.cli", "nosuchcommand"], capture_output=True, text=True)
     assert r.returncode == 2 and r.stderr.count("\n") == 1
+
+
+def test_run_and_reproduce_help_name_every_profile():
+    from bench.suites import PROFILES
+
+    assert set(PROFILES) >= {"quick", "full", "lm", "gpu"}
+    for cmd in ("run", "reproduce"):
+        r = subprocess.run([sys.executable, "-m", "bench.cli", cmd, "--help"], capture_output=True, text=True)
+        assert r.returncode == 0
+        text = " ".join(r.stdout.split())  # argparse wraps lines
+        for name in PROFILES:
+            assert f"{name}: " in text, (cmd, name)

@@ -9,7 +9,11 @@ from pathlib import Path
 
 def add_sweep_options(p, default_out="results") -> None:
     """Options shared by ``run`` and ``reproduce``."""
-    p.add_argument("--profile", default="quick", help="profile of the suite: quick (2-core CPU), full or gpu")
+    from bench.suites.schema import PROFILE_HELP
+
+    p.add_argument("--profile", default="quick", metavar="PROFILE",
+                   help="the suite's profile (default %(default)s): "
+                        + "; ".join(f"{k}: {v}" for k, v in PROFILE_HELP.items()))
     p.add_argument("--out", type=Path, default=Path(default_out), help="results folder (default: %(default)s)")
     p.add_argument("--jobs", type=int, default=0, help="parallel processes (default 0: one per CPU core)")
     p.add_argument("--csv", action="store_true", help="also write results.csv next to results.parquet")

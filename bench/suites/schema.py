@@ -15,7 +15,12 @@ from pathlib import Path
 
 from tandem_ref.errors import BadInput
 
-PROFILES = ("quick", "full", "lm", "gpu")
+# every profile, with what it is for (the CLI's --help is built from this)
+PROFILE_HELP = {"quick": "smoke runs of every suite on a 2-core CPU (the main job, minutes)",
+                "full": "larger grids, more seeds and longer budgets on a CPU (hours)",
+                "lm": "the deciding small-LM runs: tuning, a grid of fixed mixtures, 8-10 paired seeds (90 min, 2 cores)",
+                "gpu": "the LM ladder on a GPU (cuda, bf16)"}
+PROFILES = tuple(PROFILE_HELP)
 # what bench.report.figures draws (kept here so reading a suite does not import matplotlib)
 FIGURE_KINDS = {"trajectories": (), "mixtures": (), "twin_distance": (), "curve": ("x", "y"), "curves": (),
                 "probes": ()}
