@@ -46,17 +46,31 @@ def _exact(problem, cache: Path | None = None):
 def _optimum(problem, cache: Path | None):
     """theory's certified optimum, kept on disk by problem fingerprint and theory version: every
     method and every worker process scoring the same instance shares one solve (seconds for the
-    logistic family)."""
+    logistic family). A stored optimum is used only if F and the Frank-Wolfe gap recomputed at its
+    alpha are bitwise the stored ones (one F and one hypergradient, not a solve): a file from another
+    kernel, a torn or an edited one is solved again and rewritten. One file per problem: writing
+    removes the problem's files of other theory versions."""
     from theory import exact
+    from theory.simplex_opt import fw_gap
 
-    path = None if cache is None else Path(cache) / f"{problem.fingerprint()}-{scorer_version('exact')}.json"
-    if path is not None and path.exists():
+    if cache is None:
+        return exact.optimum(problem)
+    fp = problem.fingerprint()
+    path = Path(cache) / f"{fp}-{scorer_version('exact')}.json"
+    try:
         d = json.loads(path.read_text())
-        return exact.Optimum(np.asarray(d["alpha"]), d["F"], d["fw_gap"])
+        alpha = np.asarray(d["alpha"], dtype=np.float64)
+        if (alpha.shape == (len(problem.domains),) and float(exact.F(problem, alpha)) == d["F"]
+                and fw_gap(exact.hypergradient(problem, alpha), alpha) == d["fw_gap"]):
+            return exact.Optimum(alpha, d["F"], d["fw_gap"])
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
     opt = exact.optimum(problem)
-    if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        write_json(path, {"alpha": [float(a) for a in opt.alpha], "F": float(opt.F), "fw_gap": float(opt.fw_gap)})
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_json(path, {"alpha": [float(a) for a in opt.alpha], "F": float(opt.F), "fw_gap": float(opt.fw_gap)})
+    for stale in path.parent.glob(f"{fp}-*.json"):
+        if stale != path:
+            stale.unlink(missing_ok=True)
     return opt
 
 

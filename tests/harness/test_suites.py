@@ -56,7 +56,7 @@ def test_reproduce_runs_every_suite_of_the_profile_then_the_report(tmp_path, mon
     monkeypatch.setattr(bench.suites, "SUITE_DIR", suites)
     out = tmp_path / "out"
     assert main(["reproduce", "--profile", "quick", "--out", str(out), "--jobs", "1", "--quiet"]) == 0
-    assert sorted(p.name for p in out.iterdir() if p.is_dir()) == [".cache", "figures", "one", "tables", "two"]
+    assert sorted(p.name for p in out.iterdir() if p.is_dir()) == ["figures", "one", "optima", "tables", "two"]
     report = (out / "report.md").read_text()
     assert "## Suite `one`" in report and "## Suite `two`" in report and "incomplete" not in report
     capsys.readouterr()

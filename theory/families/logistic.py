@@ -54,15 +54,25 @@ class LogisticProblem(ClosedForms, VectorProblem):
                                self.lr, self.noise])
 
     # --- per-sample pieces --------------------------------------------------------------
+    @staticmethod
+    def _row_max(Z):
+        """Z.max(axis=1, keepdims=True), bit for bit (a maximum rounds nothing), as k - 1 element-wise
+        maxima over columns: numpy reduces a short contiguous axis 30x slower (90 against 3 us at
+        1800 x 3), and this was 45% of a RegMix probe run on this family."""
+        m = Z[:, 0].copy()
+        for j in range(1, Z.shape[1]):
+            np.maximum(m, Z[:, j], out=m)
+        return m[:, None]
+
     def _probs(self, theta, X):
         Z = X @ theta.reshape(self.p, self.k)
-        Z = Z - Z.max(axis=1, keepdims=True)
+        Z = Z - self._row_max(Z)
         P = np.exp(Z)
         return P / P.sum(axis=1, keepdims=True)
 
     def _ce(self, theta, X, Y):
         Z = X @ theta.reshape(self.p, self.k)
-        m = Z.max(axis=1, keepdims=True)
+        m = self._row_max(Z)
         lse = (m + np.log(np.exp(Z - m).sum(axis=1, keepdims=True)))[:, 0]
         return float(np.mean(lse - np.sum(Z * Y, axis=1)))
 
@@ -122,7 +132,7 @@ class LogisticProblem(ClosedForms, VectorProblem):
         rho = self.rho * (1 + (val_weight if self.val_ridge else 0.0))
         def objective(th):
             Z = self.X_all @ th.reshape(self.p, self.k)
-            m = Z.max(axis=1, keepdims=True)
+            m = self._row_max(Z)
             lse = (m + np.log(np.exp(Z - m).sum(axis=1, keepdims=True)))[:, 0]
             return float(w @ (lse - np.sum(Z * self.Y_all, axis=1)) + 0.5 * rho * th @ th)
 
