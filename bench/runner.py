@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import time
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from multiprocessing import get_context
 from pathlib import Path
@@ -76,17 +77,39 @@ def write_manifest(suite_dir: Path, suite: Suite, profile: str, planned: list[Pl
 
 
 def sweep(suite: Suite, profile: str, out: Path, jobs: int = 1, csv: bool = False, retry_failed: bool = False,
-          progress: bool = True, planned: list[Planned] | None = None) -> dict:
-    """Run every cell of ``suite``'s ``profile`` not stored under ``out/<suite>/``; returns counts."""
+          progress: bool = True, planned: list[Planned] | None = None, pool=None) -> dict:
+    """Run every cell of ``suite``'s ``profile`` not stored under ``out/<suite>/``; returns counts.
+    ``pool``: worker processes to compute in (``worker_pool``), kept by a caller that sweeps several
+    suites, so each worker imports the libraries and builds the embedded corpus once, not per suite."""
     if jobs < 1:
         raise BadInput(f"--jobs: expected a positive number of processes, got {jobs}")
     results.check_writable(out)
     suite_dir = Path(out) / folder(suite, profile)
     with results.writer_lock(suite_dir):
-        return _sweep(suite, profile, suite_dir, out, jobs, csv, retry_failed, progress, planned)
+        return _sweep(suite, profile, suite_dir, out, jobs, csv, retry_failed, progress, planned, pool)
 
 
-def _sweep(suite, profile, suite_dir, out, jobs, csv, retry_failed, progress, planned) -> dict:
+def longest_first(todo: list[Planned], suite_dir: Path) -> list[Planned]:
+    """The cells in decreasing order of the time the same (study, problem, method) took in the stored
+    table of the last sweep (unknown ones first, in plan order), so that two workers do not end a
+    suite with one of them idle behind a long cell. Any order gives the same bits (every cell is a
+    function of its config; tests/harness/test_runner.py)."""
+    table = results.read_table(suite_dir)
+    if not len(table) or "wall_s" not in table:
+        return todo
+    cols = [c for c in ("study", "problem", "method") if c in table]
+    took = table.drop_duplicates("key").groupby(cols, dropna=False)["wall_s"].mean().to_dict()
+
+    def cost(p: Planned) -> float:
+        labels = {"study": p.cell.labels.get("study"), "problem": p.cell.labels.get("problem_label"),
+                  "method": p.cell.labels.get("method_label")}
+        k = tuple(labels[c] for c in cols)
+        return took.get(k if len(k) > 1 else k[0], float("inf"))
+
+    return sorted(todo, key=cost, reverse=True)  # stable: plan order among equals
+
+
+def _sweep(suite, profile, suite_dir, out, jobs, csv, retry_failed, progress, planned, pool=None) -> dict:
     t0 = time.perf_counter()
     cells_dir = suite_dir / "cells"
     cells_dir.mkdir(parents=True, exist_ok=True)
@@ -112,7 +135,7 @@ def _sweep(suite, profile, suite_dir, out, jobs, csv, retry_failed, progress, pl
                            stream=None if progress else open(os.devnull, "w"))
         bar.total = len(unique)
         bar.draw(force=True)
-        run_cells(todo, cells_dir, jobs, bar)
+        run_cells(longest_first(todo, suite_dir), cells_dir, jobs, bar, pool=pool)
         computed += len(todo)
         retry_failed = False
         if not pending or not todo:  # nothing new can resolve a pending study
@@ -142,15 +165,19 @@ def write_run_record(suite_dir: Path, profile: str, jobs: int, wall_s: float, co
 
 
 def run_cells(todo: list[Planned], cells_dir: Path, jobs: int = 1, bar: Progress | None = None,
-              progress: bool = True) -> None:
-    """Compute the planned cells into ``cells_dir`` (in ``jobs`` processes), each stored atomically."""
+              progress: bool = True, pool=None) -> None:
+    """Compute the planned cells into ``cells_dir`` (in ``jobs`` processes, or in ``pool``), each
+    stored atomically."""
     if bar is None:
         bar = Progress(len(todo), "cells", stream=None if progress else open(os.devnull, "w"))
-    if jobs == 1 or len(todo) <= 1:
+    if pool is None and (jobs == 1 or len(todo) <= 1):
         for p in todo:
             bar.update(failed=compute(p, cells_dir)["status"] == "failed")
+    elif pool is not None:
+        _parallel(todo, cells_dir, pool, bar)
     else:
-        _parallel(todo, cells_dir, jobs, bar)
+        with worker_pool(jobs) as own:
+            _parallel(todo, cells_dir, own, bar)
 
 
 def _exit_with_parent(parent: int) -> None:
@@ -169,16 +196,25 @@ def _exit_with_parent(parent: int) -> None:
     threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
 
 
-def _parallel(todo: list[Planned], cells_dir: Path, jobs: int, bar: Progress) -> None:
-    # One BLAS thread per worker: the workers are the parallelism (and small solves are not
-    # faster threaded). "spawn" because a forked child of a process that has started threads (torch,
-    # BLAS) can deadlock.
+@contextmanager
+def worker_pool(jobs: int):
+    """``jobs`` worker processes for ``run_cells`` (None for one job: cells then compute in-process).
+    One BLAS thread per worker: the workers are the parallelism (and small solves are not faster
+    threaded). "spawn" because a forked child of a process that has started threads (torch, BLAS)
+    can deadlock."""
+    if jobs < 2:
+        yield None
+        return
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(var, "1")
     with ProcessPoolExecutor(jobs, mp_context=get_context("spawn"), initializer=_exit_with_parent,
                              initargs=(os.getpid(),)) as pool:
-        pending = {pool.submit(_compute_in_worker, p.key, p.cell.as_dict(), p.config, str(cells_dir)) for p in todo}
-        while pending:
-            done, pending = wait(pending, return_when=FIRST_COMPLETED)
-            for f in done:
-                bar.update(failed=f.result()[1] == "failed")
+        yield pool
+
+
+def _parallel(todo: list[Planned], cells_dir: Path, pool: ProcessPoolExecutor, bar: Progress) -> None:
+    pending = {pool.submit(_compute_in_worker, p.key, p.cell.as_dict(), p.config, str(cells_dir)) for p in todo}
+    while pending:
+        done, pending = wait(pending, return_when=FIRST_COMPLETED)
+        for f in done:
+            bar.update(failed=f.result()[1] == "failed")

@@ -18,6 +18,7 @@ import re
 import sys
 import sysconfig
 import zipfile
+from collections import deque
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -182,12 +183,29 @@ def _docstrings(src: bytes) -> bytes:
     except (SyntaxError, ValueError):
         return b""
     parts = []
-    for node in ast.walk(tree):
-        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
+    for node in _statements_bfs(tree):
+        if isinstance(node, _DOCUMENTED):
             doc = ast.get_docstring(node)
             if doc:
                 parts.append(doc)
     return "\n\n".join(parts).encode("utf-8")
+
+
+_DOCUMENTED = (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)
+# the nodes a docstring-bearing node can sit under: statements and the clauses that hold statements
+_HOLDS_STATEMENTS = (ast.stmt, ast.excepthandler, ast.match_case)
+
+
+def _statements_bfs(tree):
+    """``ast.walk`` (breadth first) restricted to statements and the clauses holding them, in the same
+    order: a documented node's ancestors are all of these kinds, so it sits at the same depth and its
+    siblings keep their order. Skipping the expression nodes (nine in ten) makes the embedded corpus's
+    docstrings domain 2x faster to build, with the same bytes (tests/lm/test_corpus.py)."""
+    todo = deque([tree])
+    while todo:
+        node = todo.popleft()
+        todo.extend(c for c in ast.iter_child_nodes(node) if isinstance(c, _HOLDS_STATEMENTS))
+        yield node
 
 
 def _comments(src: bytes) -> bytes:

@@ -171,3 +171,26 @@ def test_a_cell_computes_single_threaded_in_any_process():
         pin_torch(3)  # a problem's own "threads" setting
         assert torch.get_num_threads() == 3
     assert torch.get_num_threads() == 2
+
+
+def test_one_pool_across_suites_and_longest_first_give_the_serial_results(small_suite, tmp_path):
+    """reproduce keeps one set of workers for every suite (bench.runner.worker_pool) and orders a
+    suite's cells by the stored durations of the last sweep (longest_first): same bits as serial."""
+    from bench.runner import longest_first, worker_pool
+
+    suite = load(str(small_suite))
+    sweep(suite, "quick", tmp_path / "serial", jobs=1, progress=False)
+    a = pd.read_parquet(tmp_path / "serial" / "small" / "results.parquet")
+    # the durations the next sweep of that folder orders by: the longest (study, problem, method) first
+    planned = plan(suite, "quick")
+    order = longest_first(planned, tmp_path / "serial" / "small")
+    took = a.drop_duplicates("key").groupby(["study", "problem", "method"])["wall_s"].mean()
+    seq = [took[(p.cell.labels["study"], p.cell.labels["problem_label"], p.cell.labels["method_label"])] for p in order]
+    assert seq == sorted(seq, reverse=True) and sorted(p.key for p in order) == sorted(p.key for p in planned)
+    assert longest_first(planned, tmp_path / "nothing-stored") == planned  # no table: plan order
+    with worker_pool(2) as pool:
+        for out in ("pooled", "pooled-again"):
+            sweep(suite, "quick", tmp_path / out, jobs=2, progress=False, pool=pool)
+    for out in ("pooled", "pooled-again"):
+        b = pd.read_parquet(tmp_path / out / "small" / "results.parquet")
+        pd.testing.assert_frame_equal(comparable(a), comparable(b))
