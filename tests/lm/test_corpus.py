@@ -213,3 +213,56 @@ def test_mix_refuses_a_tampered_checkpoint(tmp_path, capsys):
     assert main([*common, "--out", str(out), "--checkpoint", str(ck)]) == 2
     err = capsys.readouterr().err
     assert "unreadable" in err and err.count("\n") == 1 and not out.exists()
+
+
+def test_docstrings_walk_gives_ast_walks_bytes():
+    """The docstrings domain walks statements only (bench.lm.corpus._statements_bfs); it must give
+    exactly what ast.walk's breadth-first order gives, or every LM cell's data would change. Every
+    eighth standard-library module, and a module with docstrings under if/try/with/match clauses."""
+    import ast
+
+    from bench.lm import corpus as C
+
+    def by_ast_walk(src: bytes) -> bytes:
+        tree = ast.parse(src)
+        docs = [ast.get_docstring(n) for n in ast.walk(tree)
+                if isinstance(n, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))]
+        return "\n\n".join(d for d in docs if d).encode("utf-8")
+
+    tricky = b'''"""m"""
+if x:
+    def a():
+        """a"""
+        class B:
+            """B"""
+else:
+    async def c():
+        """c"""
+try:
+    def d():
+        """d"""
+except E:
+    def e():
+        """e"""
+finally:
+    with f:
+        def g():
+            """g"""
+match v:
+    case 1:
+        def h():
+            """h"""
+def top():
+    """top"""
+    def inner():
+        """inner"""
+'''
+    assert C._docstrings(tricky) == by_ast_walk(tricky) and b"inner" in C._docstrings(tricky)
+    sources = C._stdlib_sources()[::8]
+    assert len(sources) > 50
+    for name, src in sources:
+        try:
+            want = by_ast_walk(src)
+        except (SyntaxError, ValueError):
+            want = b""
+        assert C._docstrings(src) == want, name
