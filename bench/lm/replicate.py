@@ -4,10 +4,12 @@ Another CPU's libraries choose other math kernels (AVX2 against AVX-512, another
 path), which changes every LM cell in its low bits; training and the mixers amplify that into
 differences of the size of the seed-to-seed noise. A verdict that a reader can trust must survive
 it. This module re-runs the cells of a suite's reported study (the same keys: the same methods,
-chosen step sizes, seeds and data) in a process whose environment selects another kernel path, and
-compares the claim rows of both runs:
+chosen step sizes, seeds and data) in a process whose environment selects another kernel path (the
+harness pins torch's to AVX2, bench.blas_kernel; an explicit setting such as the machine's own
+AVX-512 path below overrides the pin), and compares the claim rows of both runs:
 
-    ATEN_CPU_CAPABILITY=avx2 python -m bench.lm.replicate run lm-restricted --from results \\
+    ATEN_CPU_CAPABILITY=avx512 ONEDNN_MAX_CPU_ISA=ALL MKL_CBWR=AUTO \\
+        python -m bench.lm.replicate run lm-restricted --from results \\
         --out results/kernel-path [--methods uniform,natural,tandem] [--jobs 2]
     python -m bench.lm.replicate compare --from results --out results/kernel-path
 
@@ -36,8 +38,9 @@ from ..cells import Cell
 from ..tabulate import CLAIM_COLUMNS, markdown
 from . import verdicts
 
-KERNEL_ENV = ("ATEN_CPU_CAPABILITY", "ONEDNN_MAX_CPU_ISA", "OPENBLAS_CORETYPE")
-PROVENANCE = ("torch_cpu_capability", "cpu_isa", "openblas_coretype", "blas_kernel", "aten_cpu_capability_env")
+KERNEL_ENV = ("ATEN_CPU_CAPABILITY", "ONEDNN_MAX_CPU_ISA", "MKL_CBWR", "OPENBLAS_CORETYPE")
+PROVENANCE = ("torch_cpu_capability", "cpu_isa", "openblas_coretype", "blas_kernel", "aten_cpu_capability_env",
+              "onednn_max_cpu_isa", "mkl_cbwr")
 NUM = r"[−-]?\d+(?:\.\d+)?"
 
 

@@ -2,9 +2,10 @@
 
 Another CPU's libraries choose other kernels (AVX2 against AVX-512), which changes every LM cell in
 its low bits. A small deciding-profile LM suite and the claims catalogue are run twice, once as the
-machine chooses and once on another kernel path (ATEN_CPU_CAPABILITY=avx2 for torch; for numpy's
-BLAS, whose kernel the harness pins (bench/blas_kernel.py), a kernel other than the pinned one:
-SkylakeX's on an AVX-512 CPU, else Sandybridge's); every verdict must be the same and every printed
+harness pins them (bench/blas_kernel.py) and once on another kernel path (for torch, whose kernels
+the harness pins to AVX2, the machine's own: ATen's AVX-512 where the CPU has it, oneDNN and MKL
+unrestricted; for numpy's BLAS, a kernel other than the pinned one: SkylakeX's on an AVX-512 CPU,
+else Sandybridge's); every verdict must be the same and every printed
 mean of the second run must lie inside the first run's printed interval."""
 
 import os
@@ -26,7 +27,8 @@ SHRINK = {'model = "tiny"': 'model = "micro"', "stage_two_steps = 800": "stage_t
 
 
 def _run(args, env_extra, cwd):
-    env = {**{k: v for k, v in os.environ.items() if k != "OPENBLAS_CORETYPE"}, **env_extra, "PYTHONPATH": str(ROOT)}
+    env = {**{k: v for k, v in os.environ.items() if k not in ("OPENBLAS_CORETYPE", *blas_kernel.TORCH_KERNELS)},
+           **env_extra, "PYTHONPATH": str(ROOT)}
     proc = subprocess.run([sys.executable, "-m", "bench.cli", *args], capture_output=True, text=True, cwd=cwd,
                           env=env, timeout=1800)
     assert proc.returncode == 0, proc.stderr[-2000:]
@@ -48,19 +50,25 @@ def test_verdicts_and_printed_numbers_survive_another_kernel_path(tmp_path, what
             text = text.replace(a, b)
         suite = tmp_path / "lm-restricted.toml"
         suite.write_text(text)
-        args, other = [str(suite), "--profile", "lm", "--jobs", "2"], {"ATEN_CPU_CAPABILITY": "avx2"}
+        native = "avx512" if "avx512f" in blas_kernel.x86_flags() else "avx2"
+        args, other = [str(suite), "--profile", "lm", "--jobs", "2"], {
+            "ATEN_CPU_CAPABILITY": native, "ONEDNN_MAX_CPU_ISA": "ALL", "MKL_CBWR": "AUTO"}
     else:
         kernel = "SkylakeX" if "avx512f" in blas_kernel.x86_flags() else "Sandybridge"
         args, other = ["claims", "--profile", "quick", "--jobs", "2"], {"OPENBLAS_CORETYPE": kernel}
     outs = []
-    for name, env in (("native", {}), ("other", other)):
+    for name, env in (("pinned", {}), ("other", other)):
         out = tmp_path / name
         _run(["run", *args, "--out", str(out)], env, tmp_path)
         _run(["report", "--out", str(out)], env, tmp_path)
         outs.append(_claims(out))
         if what == "claims":  # the kernels really differ: the pinned one, then the other
             used = set(results.read_table(out / "claims")["blas_kernel"].dropna())
-            assert used == ({blas_kernel.CORETYPE} if name == "native" else {other["OPENBLAS_CORETYPE"]}), used
+            assert used == ({blas_kernel.CORETYPE} if name == "pinned" else {other["OPENBLAS_CORETYPE"]}), used
+        else:  # torch's kernels: the pinned AVX2 path, then the machine's own
+            t = results.read_table(out / "lm-restricted@lm")
+            assert set(t["mkl_cbwr"].dropna()) == {"AVX2" if name == "pinned" else "AUTO"}
+            assert set(t["torch_cpu_capability"].dropna()) == {"AVX2" if name == "pinned" else native.upper()}
     a, b = outs
     assert a.keys() == b.keys() and a
     for key in a:
