@@ -81,6 +81,17 @@ def mde(sd: float, n: int, alpha: float = 1 - LEVEL, power: float = POWER) -> fl
     return float(nc * sd / math.sqrt(n))
 
 
+def mde_of_interval(low: float, high: float, level: float = LEVEL, power: float = POWER) -> float:
+    """What an estimate with this (roughly normal) interval could have detected: the smallest true
+    departure that a two-sided test of level 1 - ``level`` finds with probability ``power``,
+    (z_(1+level)/2 + z_power) * se with se = (high - low) / (2 z_(1+level)/2). For intervals that are
+    not t intervals of paired differences, such as LM-5's bootstrap interval of a ratio of means."""
+    if not (math.isfinite(low) and math.isfinite(high)):
+        return math.nan
+    z = float(stats.norm.ppf(0.5 + level / 2))
+    return (z + float(stats.norm.ppf(power))) * (high - low) / (2 * z)
+
+
 def paired(values, level: float = LEVEL) -> Paired:
     """The paired comparison of per-seed differences."""
     v = _finite(values)

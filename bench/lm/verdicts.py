@@ -106,7 +106,21 @@ def _rel(p: stats.Paired, scale: float) -> str:
     return f"{100 * p.mean / scale:+.2f}%" if scale and math.isfinite(p.mean) else "–"
 
 
-def _superiority_row(ident, text, setting, col, d, scale, paper, smoke, whose="the paper's") -> list[str]:
+def _excludes(p: stats.Paired, scale: float, effect: float | None, whose: str) -> str:
+    """'; excludes the paper's −10.0% (smaller effect)' where the relative interval [low, high] / scale
+    lies wholly on one side of the effect of interest; '' otherwise (or where there is none)."""
+    if effect is None or not scale or p.n < 2 or not (math.isfinite(p.low) and math.isfinite(p.high)):
+        return ""
+    low, high = p.low / scale, p.high / scale
+    if low <= effect <= high:
+        return ""
+    # the effects are improvements (negative): an interval above the effect means a smaller one
+    size = "smaller" if low > effect else "larger"
+    return f"; excludes {whose} {stats.fmt(100 * effect, 1)}% ({size} effect)"
+
+
+def _superiority_row(ident, text, setting, col, d, scale, paper, smoke, whose="the paper's",
+                     against_uniform: bool = True) -> list[str]:
     p = stats.paired(d)
     verdict = stats.superiority(p)
     places = stats.decimals_for((p.high - p.low) / 2) if p.n > 1 else 3
@@ -117,6 +131,9 @@ def _superiority_row(ident, text, setting, col, d, scale, paper, smoke, whose="t
         mde_rel = p.mde / scale if scale else math.nan
         cmp = ("" if paper is None else f" {'<' if mde_rel < abs(paper) else '≥'} {whose} {100 * abs(paper):.1f}%")
         verdict += f" (MDE {stats.fmt(p.mde, places + 1)} nats = {100 * mde_rel:.2f}%{cmp})"
+    if against_uniform and verdict != "contradicted":  # the effect of interest is against uniform (and
+        # an interval above 0 excludes any improvement: nothing to add)
+        verdict += _excludes(p, scale, paper, whose)
     if smoke:
         verdict = f"smoke run: {verdict}"
     return _row(id=ident, claim=text, setting=setting, statistic=f"paired Δ {col}, 95% t interval",
@@ -188,12 +205,15 @@ def claim_rows(name: str, table: pd.DataFrame, target: str | None = None,
         if len(d) < 1:
             continue
         rows.append(_superiority_row(ident, text, f"{suite}{tag}: {subject} vs {base}", col, d, scale,
-                                     effect, smoke, whose))
+                                     effect, smoke, whose, against_uniform=base == BASELINE))
     if suite in LM5_SUITES:
         r = convergence(fin, subject)
         if r is not None:
             steps, flops = r
             verdict = ("holds" if steps[2] < 1 else "contradicted" if steps[1] > 1 else "inconclusive")
+            if verdict == "inconclusive":  # what it could have detected (normal approximation)
+                m = stats.mde_of_interval(steps[1], steps[2])
+                verdict += f" (MDE {stats.fmt(m, 2)} in the ratio: {stats.fmt(1 - m, 2)} or faster detectable)"
             if smoke:
                 verdict = f"smoke run: {verdict}"
             rows.append(_row(id=LM5[0], claim=LM5[1], setting=f"{suite}{tag}: {subject} vs uniform",

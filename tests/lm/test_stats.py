@@ -156,3 +156,36 @@ def test_every_lm_claim_names_a_suite_whose_reported_study_exists():
         assert claim.column in ("avg", "target") and (claim.subject is None) == (not claim.comparators)
     assert set(LM5_SUITES) <= {c.suite for c in LM_CLAIMS.values()}
     assert claim_of("methods") is None
+
+
+def test_a_row_whose_interval_excludes_the_papers_effect_says_so():
+    """LM-4's paper effect is -10%: an interval around 0 of +-1.5% is inconclusive against 0 and
+    excludes -10% (a smaller effect); an effect of -20% excludes it the other way; an interval that
+    holds -10% excludes nothing."""
+    near_zero = report.claim_rows("lm-sft@lm", _table({"tandem": 0.0}, 0.02, suite="lm-sft"),
+                                  manifest={"profile": "lm"})[0][6]
+    assert near_zero.startswith("inconclusive (MDE ") and near_zero.endswith(
+        "; excludes the paper's −10.0% (smaller effect)")
+    large = report.claim_rows("lm-sft@lm", _table({"tandem": -0.46}, 0.005, suite="lm-sft"),
+                              manifest={"profile": "lm"})[0][6]
+    assert large == "holds; excludes the paper's −10.0% (larger effect)"
+    at_paper = report.claim_rows("lm-sft@lm", _table({"tandem": -0.23}, 0.02, suite="lm-sft"),
+                                 manifest={"profile": "lm"})[0][6]
+    assert at_paper == "holds"
+
+
+def test_an_inconclusive_lm5_ratio_prints_what_it_could_have_detected():
+    steps = [100, 200, 300, 400]
+    uni = dict(zip(steps, [3.0, 2.6, 2.4, 2.3]))
+    t = _table({"tandem": 0.0}, 0.001, curves={"uniform": uni, "tandem": uni})
+    # per seed, TANDEM's curve 0.03 below or above uniform's: it reaches uniform's final loss a little
+    # early, or not within the run (counted as the run plus one interval): a ratio near 1, undecided
+    for k, i in enumerate(t.index[t["method"] == "tandem"]):
+        for s in steps:
+            t.loc[i, f"curve.{s:06d}"] += 0.03 if k % 2 else -0.03
+    row = report.claim_rows("lm-restricted@lm", t, manifest={"profile": "lm"})[-1]
+    assert row[0] == "LM-5" and row[6].startswith("inconclusive (MDE ") and "in the ratio" in row[6]
+    (r, lo, hi, n), _ = report.convergence(t, "tandem")
+    m = stats.mde_of_interval(lo, hi)
+    assert m == pytest.approx((1.959964 + 0.841621) * (hi - lo) / (2 * 1.959964), rel=1e-6)
+    assert f"MDE {stats.fmt(m, 2)} in the ratio" in row[6]
