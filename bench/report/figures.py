@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from ..results import final_rows, logged_rows
+from ..suites.schema import FIGURE_KINDS
 from .data import SuiteData, domains_of, mean_ci
 from .plotting import FLOOR, LABELS, axis_label, first_seed, grid, online, plt
 
@@ -242,10 +243,6 @@ def curve(df: pd.DataFrame, spec: dict):
     return fig, notes
 
 
-KINDS = {"trajectories": trajectories, "mixtures": mixtures, "twin_distance": twin_distance, "curve": curve,
-         "curves": curves, "probes": probes}
-
-
 def figure_specs(study: dict) -> list[dict]:
     spec = study.get("figure")
     return [] if spec is None else spec if isinstance(spec, list) else [spec]
@@ -258,7 +255,7 @@ def draw(data: list[SuiteData], folder: Path) -> list[Figure]:
     for sd in data:
         for study in sd.studies:
             for i, spec in enumerate(figure_specs(study)):
-                made = KINDS[spec["kind"]](sd.study(study["name"]), spec)
+                made = FIGURE_KINDS.load(spec["kind"]).function()(sd.study(study["name"]), spec)
                 if made is None:
                     continue
                 fig, notes = made

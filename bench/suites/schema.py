@@ -8,12 +8,14 @@ and the key, and is a BadInput (exit 2 before anything is written). The format: 
 
 from __future__ import annotations
 
+import importlib
 import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from tandem_ref.errors import BadInput
+from tandem_ref.names import Registry
 
 # every profile, with what it is for (the CLI's --help is built from this)
 PROFILE_HELP = {"quick": "smoke runs of every suite on a 2-core CPU (the main job, minutes)",
@@ -21,9 +23,26 @@ PROFILE_HELP = {"quick": "smoke runs of every suite on a 2-core CPU (the main jo
                 "lm": "the deciding small-LM runs: tuning, a grid of fixed mixtures, 8-10 paired seeds (90 min, 2 cores)",
                 "gpu": "the LM ladder on a GPU (cuda, bf16)"}
 PROFILES = tuple(PROFILE_HELP)
-# what bench.report.figures draws (kept here so reading a suite does not import matplotlib)
-FIGURE_KINDS = {"trajectories": (), "mixtures": (), "twin_distance": (), "curve": ("x", "y"), "curves": (),
-                "probes": ()}
+
+
+@dataclass(frozen=True)
+class FigureKind:
+    """A kind of figure a study can ask for: the function that draws it (``"module:attr"``, imported
+    when a report draws, so reading a suite does not import matplotlib) and the keys its spec needs."""
+
+    draw: str
+    requires: tuple = ()
+
+    def function(self):
+        module, attr = self.draw.split(":")
+        return getattr(importlib.import_module(module), attr)
+
+
+# every figure kind, the one list (bench.report.figures draws from it)
+FIGURE_KINDS = Registry("figure kind", {
+    name: FigureKind(f"bench.report.figures:{name}", requires)
+    for name, requires in (("trajectories", ()), ("mixtures", ()), ("twin_distance", ()), ("curve", ("x", "y")),
+                           ("curves", ()), ("probes", ()))})
 KINDS = ("run", "claim")
 
 _SUITE_KEYS = {"description", "profiles", "problems", "methods", "study", "report"}
@@ -216,7 +235,7 @@ def _check_figures(where: str, spec) -> None:
     for f in specs:
         if not isinstance(f, dict) or f.get("kind") not in FIGURE_KINDS:
             raise BadInput(f"{where}: 'figure' needs a kind, one of {', '.join(FIGURE_KINDS)}")
-        for k in FIGURE_KINDS[f["kind"]]:
+        for k in FIGURE_KINDS[f["kind"]].requires:
             if not isinstance(f.get(k), str):
                 raise BadInput(f"{where}: a {f['kind']!r} figure needs '{k}' (a column name)")
 

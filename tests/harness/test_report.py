@@ -86,3 +86,20 @@ def test_a_suite_names_the_scores_of_its_summary_table(tmp_path):
     build(tmp_path)
     header, rows = suite_summary(load_data(tmp_path)[0])
     assert header[-4:] == ["F", "fw_gap", "grad steps", "seconds"] and len(rows) == 2
+
+
+def test_every_figure_kind_is_drawn_by_a_function_of_its_name():
+    """Figure kinds are one registry (bench.suites.schema.FIGURE_KINDS): the suite reader checks a
+    study's figures against it without importing matplotlib, and the report draws from it."""
+    import subprocess
+    import sys
+
+    from bench.report import figures
+    from bench.suites.schema import FIGURE_KINDS
+
+    for name, kind in FIGURE_KINDS.items():
+        assert kind.function() is getattr(figures, name)
+    code = ("import sys, bench.suites; [bench.suites.load(n) for n in bench.suites.suite_names()]; "
+            "print('matplotlib' in sys.modules)")
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True).stdout.strip() == "False"
