@@ -11,7 +11,8 @@ array, and domains only names.
     F.predict(model, Z)                       # predicted loss of the mixtures Z, (k, M) -> (k,)
     alpha = F.propose(model, prior, seed=0)   # the mixture the method's paper would choose
 
-Methods, each as its paper fits and chooses (``DEFAULTS`` holds their parameters):
+Methods, each as its paper fits and chooses (one ``FitMethod`` class each, registered in ``FIT_METHODS``, which
+also holds their default parameters):
   regmix       LightGBM with RegMix's notebook settings (gbdt, l2, learning rate 1e-2, at most
                `num_iterations` = 1000 rounds); the number of rounds is the one with the least k-fold
                cross-validated l2 (``rounds`` = an integer fixes it), then one booster on every run.
@@ -39,14 +40,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .errors import BadInput, require_int
+from .names import Registry
 from .probes import domain_streams, minimize_on_simplex
 
-METHODS = ("regmix", "linear", "mixing-laws")
-DEFAULTS = {
-    "regmix": {"num_iterations": 1000, "learning_rate": 1e-2, "rounds": None},
-    "linear": {},
-    "mixing-laws": {"implicit_domains": None, "starts": 16, "huber_delta": 0.01},
-}
 _CV_STREAM, _FIT_STREAM, _PROPOSE_STREAM = 0xC7F01D, 0xF17, 0x9809
 
 
@@ -73,13 +69,14 @@ class Fitted:
 def check_params(method: str, params: dict) -> dict:
     """The method's parameters with its defaults filled in; an unknown method or parameter, or a value of the
     wrong kind, is a BadInput naming it."""
-    if method not in DEFAULTS:
-        raise BadInput(f"method: expected one of {', '.join(METHODS)}, got {method!r}")
+    if method not in FIT_METHODS:
+        raise BadInput(f"method: expected one of {', '.join(FIT_METHODS)}, got {method!r}")
+    defaults = FIT_METHODS[method].defaults
     for k in params:
-        if k not in DEFAULTS[method]:
-            known = ", ".join(sorted(DEFAULTS[method])) or "none"
+        if k not in defaults:
+            known = ", ".join(sorted(defaults)) or "none"
             raise BadInput(f"method {method!r}: unknown parameter {k!r} (known: {known})")
-    p = {**DEFAULTS[method], **params}
+    p = {**defaults, **params}
     label = lambda k: f"method {method!r}: parameter {k!r}"  # noqa: E731
     for k in ("num_iterations", "starts"):
         if k in p:
@@ -135,12 +132,48 @@ def scores(y, pred) -> dict:
 
 # --- the three regressions -------------------------------------------------------------------------------
 
-def _fit_predictor(method, X, y, p, seed, domains, folds=None):
-    """(f, info, oof): the fitted predictor, what it chose, and out-of-fold predictions where the fit made them."""
-    if method == "linear":
-        w = np.linalg.lstsq(X, y, rcond=None)[0]
-        return (lambda Z: Z @ w), {"coefficients": dict(zip(domains, w.tolist()))}, None
-    if method == "regmix":
+class FitMethod:
+    """A regression of loss on mixture and the way its paper chooses a mixture from it. ``predictor`` gives
+    (f, info, oof): the fitted predictor, what it chose, and out-of-fold predictions where the fit made them;
+    ``propose`` the chosen mixture. ``uses_prior``: whether ``propose`` simulates around a prior."""
+
+    name: str
+    defaults: dict = {}
+    uses_prior = True
+    needs_folds = False  # True where the fit itself chooses something by cross-validation
+
+    def check(self, p: dict, folds: int) -> None:
+        """Combinations of parameters and folds the method cannot fit with."""
+
+    def predictor(self, X, y, p, seed, domains, folds=None):
+        raise NotImplementedError
+
+    def propose(self, fitted: "Fitted", prior, seed: int, simulations: int, top_k: int) -> np.ndarray:
+        """RegMix's rule (its linear baseline's too): the mean of the top_k of `simulations` draws from
+        Dir(prior); the draws of domain j come from a stream keyed by its name, so permuting the domains
+        permutes the proposal."""
+        from .methods.regmix import top_k_mixture
+
+        prior = _check_prior(prior, len(fitted.domains))
+        seed = require_int("seed", seed, 0)
+        simulations = require_int("simulations", simulations)
+        top_k = require_int("top_k", top_k)
+        if top_k > simulations:
+            raise BadInput(f"top_k ({top_k}) exceeds simulations ({simulations})")
+        rngs = domain_streams(seed, _PROPOSE_STREAM, fitted.domains)
+        return top_k_mixture(lambda R: predict(fitted, R), prior, rngs, simulations, top_k)
+
+
+class RegMixFit(FitMethod):
+    name = "regmix"
+    defaults = {"num_iterations": 1000, "learning_rate": 1e-2, "rounds": None}
+
+    def check(self, p, folds):
+        if p["rounds"] is None and folds == 0:
+            raise BadInput("method 'regmix': with folds = 0 nothing chooses the number of boosting rounds; "
+                           "give rounds=N")
+
+    def predictor(self, X, y, p, seed, domains, folds=None):
         import lightgbm as lgb
 
         from .methods.regmix import cv_rounds, lgb_params
@@ -153,15 +186,44 @@ def _fit_predictor(method, X, y, p, seed, domains, folds=None):
             info = {"cv_l2": float(curve[rounds - 1]), "cv_l2_at_max": float(curve[-1])}
         booster = lgb.train(params, lgb.Dataset(X, y), num_boost_round=rounds)
         return (lambda Z: booster.predict(Z)), {"rounds": int(rounds), **info}, oof
-    from .methods.mixing_laws import fit_law, law, law_inits
 
-    K = p["implicit_domains"] or X.shape[1]
-    inits = law_inits(y, K, p["starts"], np.random.default_rng([int(seed), _FIT_STREAM]),
-                      domain_streams(seed, _FIT_STREAM, domains))
-    theta, loss = fit_law(X, y, inits, K, p["huber_delta"])
-    if theta is None:
-        raise BadInput("method 'mixing-laws': no start of the law's fit reached a finite loss")
-    return (lambda Z: law(theta, Z, K)[0]), {"K": int(K), "huber_loss": float(loss), "theta": theta.tolist()}, None
+
+class LinearFit(FitMethod):
+    name = "linear"
+
+    def predictor(self, X, y, p, seed, domains, folds=None):
+        w = np.linalg.lstsq(X, y, rcond=None)[0]
+        return (lambda Z: Z @ w), {"coefficients": dict(zip(domains, w.tolist()))}, None
+
+
+class MixingLawFit(FitMethod):
+    name = "mixing-laws"
+    defaults = {"implicit_domains": None, "starts": 16, "huber_delta": 0.01}
+    uses_prior = False
+
+    def predictor(self, X, y, p, seed, domains, folds=None):
+        from .methods.mixing_laws import fit_law, law, law_inits
+
+        K = p["implicit_domains"] or X.shape[1]
+        inits = law_inits(y, K, p["starts"], np.random.default_rng([int(seed), _FIT_STREAM]),
+                          domain_streams(seed, _FIT_STREAM, domains))
+        theta, loss = fit_law(X, y, inits, K, p["huber_delta"])
+        if theta is None:
+            raise BadInput("method 'mixing-laws': no start of the law's fit reached a finite loss")
+        return (lambda Z: law(theta, Z, K)[0]), {"K": int(K), "huber_loss": float(loss), "theta": theta.tolist()}, None
+
+    def propose(self, fitted, prior, seed, simulations, top_k):
+        """The argmin of the fitted law on the simplex (lattice, then SLSQP); no prior."""
+        if prior is not None:
+            raise BadInput(NO_PRIOR)
+        return minimize_on_simplex(lambda R: predict(fitted, R), len(fitted.domains))
+
+
+NO_PRIOR = ("prior: mixing-laws minimises its fitted law over the whole simplex and uses no prior "
+            "(regmix and linear simulate around one)")
+# every fit method, the one list (``tandem-bench fit --method`` offers these, in this order)
+FIT_METHODS = Registry("fit method", {m.name: m for m in (RegMixFit(), LinearFit(), MixingLawFit())})
+METHODS = tuple(FIT_METHODS)
 
 
 def fit(X, y, method: str = "regmix", *, domains=None, seed: int = 0, folds: int = 5, **params) -> Fitted:
@@ -174,12 +236,10 @@ def fit(X, y, method: str = "regmix", *, domains=None, seed: int = 0, folds: int
     folds = require_int("folds", folds, 0)
     if folds == 1 or folds > n:
         raise BadInput(f"folds: expected 0 (no cross-validation) or 2..{n} (the number of runs), got {folds}")
-    if method == "regmix" and p["rounds"] is None and folds == 0:
-        raise BadInput("method 'regmix': with folds = 0 nothing chooses the number of boosting rounds; "
-                       "give rounds=N")
+    FIT_METHODS[method].check(p, folds)
     parts = kfold(n, folds, seed) if folds else None
     t0 = time.perf_counter()
-    f, info, oof = _fit_predictor(method, X, y, p, seed, domains, parts)
+    f, info, oof = FIT_METHODS[method].predictor(X, y, p, seed, domains, parts)
     info["seconds"] = time.perf_counter() - t0
     out = Fitted(method, domains, p, seed, n, info, _f=f)
     if parts is not None:
@@ -188,7 +248,7 @@ def fit(X, y, method: str = "regmix", *, domains=None, seed: int = 0, folds: int
             oof = np.empty(n)
             for held in parts:
                 train = np.setdiff1d(np.arange(n), held)
-                g = _fit_predictor(method, X[train], y[train], p, seed, domains)[0]
+                g = FIT_METHODS[method].predictor(X[train], y[train], p, seed, domains)[0]
                 oof[held] = g(X[held])
             info["cv_seconds"] = time.perf_counter() - t1
         out.cv = {"folds": folds, **scores(y, oof)}
@@ -216,22 +276,7 @@ def _check_prior(prior, m: int) -> np.ndarray:
 
 
 def propose(fitted: Fitted, prior=None, *, seed: int = 0, simulations: int = 100_000, top_k: int = 128) -> np.ndarray:
-    """The mixture the method's paper chooses from its fit. regmix, linear: the mean of the top_k of `simulations`
-    draws from Dir(prior) (prior None: uniform; the draws of domain j come from a stream keyed by its name, so
-    permuting the domains permutes the proposal); mixing-laws: the argmin of the law on the simplex (no prior)."""
-    m = len(fitted.domains)
-    if fitted.method == "mixing-laws":
-        if prior is not None:
-            raise BadInput("prior: mixing-laws minimises its fitted law over the whole simplex and uses no prior "
-                           "(regmix and linear simulate around one)")
-        return minimize_on_simplex(lambda R: predict(fitted, R), m)
-    from .methods.regmix import top_k_mixture
-
-    prior = _check_prior(prior, m)
-    seed = require_int("seed", seed, 0)
-    simulations = require_int("simulations", simulations)
-    top_k = require_int("top_k", top_k)
-    if top_k > simulations:
-        raise BadInput(f"top_k ({top_k}) exceeds simulations ({simulations})")
-    rngs = domain_streams(seed, _PROPOSE_STREAM, fitted.domains)
-    return top_k_mixture(lambda R: predict(fitted, R), prior, rngs, simulations, top_k)
+    """The mixture the method's paper chooses from its fit (``FitMethod.propose``). regmix, linear: the mean of the
+    top_k of `simulations` draws from Dir(prior) (prior None: uniform); mixing-laws: the argmin of the law on the
+    simplex (no prior)."""
+    return FIT_METHODS[fitted.method].propose(fitted, prior, seed, simulations, top_k)

@@ -199,3 +199,32 @@ def test_linear_and_mixing_law_on_regmix_runs(regmix_runs):
 
 
 # --- malformed input: exit 2, one line, nothing written ---------------------------------------------------
+
+
+def test_fit_methods_are_one_registry_and_the_cli_offers_exactly_them(monkeypatch):
+    """tandem_ref.fit.FIT_METHODS is the one list: check_params, fit, propose and `tandem-bench fit --method`
+    all read it (a method added there is offered by the CLI; no switch on method names elsewhere)."""
+    import argparse
+
+    from bench.commands import fit as cli
+    from tandem_ref import fit as F
+
+    assert F.METHODS == tuple(F.FIT_METHODS) == ("regmix", "linear", "mixing-laws")
+    for name, m in F.FIT_METHODS.items():
+        assert m.name == name and F.check_params(name, {}) == m.defaults
+
+    class Mean(F.LinearFit):
+        name = "mean"
+
+        def predictor(self, X, y, p, seed, domains, folds=None):
+            return (lambda Z: np.full(len(Z), float(np.mean(y)))), {}, None
+
+    monkeypatch.setitem(F.FIT_METHODS, "mean", Mean())
+    sub = argparse.ArgumentParser().add_subparsers()
+    cli.register(sub)
+    action = next(a for a in sub.choices["fit"]._actions if a.dest == "method")
+    assert action.choices == ["regmix", "linear", "mixing-laws", "mean"]
+    X = np.random.default_rng(0).dirichlet(np.ones(3), 12)
+    fitted = F.fit(X, X @ [1.0, 2.0, 3.0], "mean", folds=3)
+    assert fitted.cv["folds"] == 3 and np.allclose(fitted.predict(X[:2]), np.mean(X @ [1.0, 2.0, 3.0]))
+    assert F.propose(fitted, simulations=50, top_k=5).shape == (3,)

@@ -18,9 +18,6 @@ from pathlib import Path
 
 from tandem_ref.errors import BadInput
 
-METHODS = ("regmix", "mixing-laws", "linear")
-
-
 def plot_path(out: Path) -> Path:
     return out.with_name(out.stem + "-fit.png")
 
@@ -77,9 +74,8 @@ def run(args) -> int:
             raise BadInput(f"{name}: expected an integer >= {least}, got {value}")
     if args.top_k > args.simulations:
         raise BadInput(f"--top-k ({args.top_k}) exceeds --simulations ({args.simulations})")
-    if args.prior and args.method == "mixing-laws":
-        raise BadInput("--prior: mixing-laws minimises its fitted law over the whole simplex and uses no prior "
-                       "(regmix and linear simulate around one)")
+    if args.prior and not F.FIT_METHODS[args.method].uses_prior:
+        raise BadInput("--" + F.NO_PRIOR)
     params = F.check_params(args.method, dict(_param(p) for p in args.param))
     runs = read_runs(args.mixtures, args.metrics, args.target, join=args.join, tolerance=args.tolerance)
     if args.folds > len(runs.y):
@@ -98,7 +94,7 @@ def run(args) -> int:
         test_pred = fitted.predict(test.X)
         test_scores = F.scores(test.y, test_pred)
     t1 = time.perf_counter()
-    kw = {} if args.method == "mixing-laws" else {"simulations": args.simulations, "top_k": args.top_k}
+    kw = {"simulations": args.simulations, "top_k": args.top_k} if F.FIT_METHODS[args.method].uses_prior else {}
     alpha = F.propose(fitted, prior, seed=args.seed, **kw)
     predicted = float(fitted.predict(alpha)[0])
     t2 = time.perf_counter()
@@ -146,7 +142,9 @@ def register(sub) -> None:
     p.add_argument("--target", required=True, metavar="COLUMN", help="the metrics column to minimise")
     p.add_argument("--join", default=None, metavar="COLUMN",
                    help="the run-id column of both tables (default: the first of index, run, run_id in both)")
-    p.add_argument("--method", default="regmix", choices=METHODS,
+    from tandem_ref.fit import FIT_METHODS
+
+    p.add_argument("--method", default="regmix", choices=list(FIT_METHODS),
                    help="regmix (LightGBM, RegMix's settings; default), mixing-laws (Ye et al.'s law), "
                         "linear (RegMix's linear baseline)")
     p.add_argument("--prior", default=None, metavar="PRIOR.json",
