@@ -18,6 +18,7 @@ from pathlib import Path
 
 from tandem_ref.errors import BadInput
 
+
 def plot_path(out: Path) -> Path:
     return out.with_name(out.stem + "-fit.png")
 

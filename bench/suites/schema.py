@@ -20,7 +20,8 @@ from tandem_ref.names import Registry
 # every profile, with what it is for (the CLI's --help is built from this)
 PROFILE_HELP = {"quick": "smoke runs of every suite on a 2-core CPU (the main job, minutes)",
                 "full": "larger grids, more seeds and longer budgets on a CPU (hours)",
-                "lm": "the deciding small-LM runs: tuning, a grid of fixed mixtures, 8-10 paired seeds (90 min, 2 cores)",
+                "lm": "the deciding small-LM runs: tuning, a grid of fixed mixtures, 8-10 paired seeds "
+                      "(90 min, 2 cores)",
                 "gpu": "the LM ladder on a GPU (cuda, bf16)"}
 PROFILES = tuple(PROFILE_HELP)
 

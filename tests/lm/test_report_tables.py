@@ -8,7 +8,6 @@ from the committed deciding results of the restricted setting (results/lm-restri
 
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from bench.lm import report
