@@ -20,7 +20,23 @@ from bench.lm.verdicts import claim_rows, paired
 from tandem_ref.errors import BadInput
 from tandem_ref.registry import get_method
 
-LM_SUITES = ["lm-abundant", "lm-restricted", "lm-multistage", "lm-sft"]
+def _lm_suites() -> list[str]:
+    """Every shipped suite that trains the small LM (a problem of the "lm" family: "lm", "lm-sft"), read
+    from the suites folder, so a new LM suite is tested here without editing this file."""
+    from bench.suites import load, suite_names
+
+    return [n for n in suite_names()
+            if any(str(c.get("problem", "")).startswith("lm") for c in load(n).problems.values())]
+
+
+LM_SUITES = _lm_suites()
+
+
+def test_the_lm_suite_list_is_read_from_the_suites_folder():
+    from bench.lm.claims import LM_CLAIMS
+
+    assert {"lm-abundant", "lm-restricted", "lm-multistage", "lm-sft"} <= set(LM_SUITES)
+    assert {c.suite for c in LM_CLAIMS.values()} <= set(LM_SUITES)  # every suite an LM claim is decided by is tested
 
 
 def test_sft_tasks_mask_only_the_answer():
