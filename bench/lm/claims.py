@@ -12,10 +12,7 @@ from typing import Literal
 
 from tandem_ref.names import Registry
 
-
-def base_name(name: str) -> str:
-    """A results folder's suite: ``lm-restricted@lm`` -> ``lm-restricted``."""
-    return name.split("@", 1)[0]
+from ..suites import suite_of_folder as base_name  # a results folder's suite: lm-restricted@lm -> lm-restricted
 
 
 @dataclass(frozen=True)

@@ -35,6 +35,7 @@ from tandem_ref.errors import BadInput
 
 from .. import results
 from ..cells import Cell
+from ..suites import folder_name
 from ..tabulate import CLAIM_COLUMNS, markdown
 from . import verdicts
 
@@ -45,7 +46,7 @@ NUM = r"[−-]?\d+(?:\.\d+)?"
 
 
 def _suite_dir(root: Path, suite: str) -> Path:
-    d = Path(root) / f"{suite}@{verdicts.DECIDING}"
+    d = Path(root) / folder_name(suite, verdicts.DECIDING)
     if not (d / "manifest.json").exists():
         raise BadInput(f"{d}: no deciding-profile results of {suite!r} to replicate (run it first)")
     return d
@@ -67,7 +68,7 @@ def run(suite: str, source: Path, out: Path, methods, jobs: int) -> dict:
 
     manifest = results.read_manifest(_suite_dir(source, suite))
     entries = selected(manifest, suite, methods)
-    target = Path(out) / f"{suite}@{verdicts.DECIDING}"
+    target = Path(out) / folder_name(suite, verdicts.DECIDING)
     with results.writer_lock(target):
         cells_dir = target / "cells"
         cells_dir.mkdir(parents=True, exist_ok=True)
@@ -133,7 +134,7 @@ def verdict_of(v: str) -> str:
 def compare(source: Path, out: Path) -> tuple[str, bool]:
     """The comparison table of every replicated suite under ``out``; (markdown, all verdicts agree)."""
     agree_all = True
-    dirs = sorted(p.parent for p in Path(out).glob(f"*@{verdicts.DECIDING}/manifest.json"))
+    dirs = sorted(p.parent for p in Path(out).glob(f"{folder_name('*', verdicts.DECIDING)}/manifest.json"))
     if not dirs:
         raise BadInput(f"{out}: no replicated suites (run `python -m bench.lm.replicate run SUITE` first)")
     rows = []

@@ -158,6 +158,7 @@ def test_tandem_cost_vs_doge(benchmark, record_ratio):
     import pandas as pd
 
     from bench.perf.gate import ROOT
+    from bench.suites import suite_of_folder
 
     benchmark.pedantic(lambda: None, rounds=1, iterations=1)
     keys = ("wall", "flops", "grad_steps", "tokens", "steps")
@@ -165,7 +166,7 @@ def test_tandem_cost_vs_doge(benchmark, record_ratio):
     used = []
     for path in sorted((ROOT / "results").glob("lm-*@lm/results.parquet")):
         df = pd.read_parquet(path)
-        fin = df[(df["final"] == True) & (df["study"] == path.parent.name.split("@")[0])]  # noqa: E712
+        fin = df[(df["final"] == True) & (df["study"] == suite_of_folder(path.parent.name))]  # noqa: E712
         if not {"tandem", "doge"} <= set(fin["method"]):
             continue
         used.append(path.parent.name)

@@ -16,7 +16,7 @@ from .grid import check_profile, expand
 from .schema import FIGURE_KINDS, PROFILES, Report, Study, StudySpec, Suite, read
 
 __all__ = ["FIGURE_KINDS", "PROFILES", "Report", "Study", "StudySpec", "Suite", "check_profile", "expand", "folder",
-           "load", "suite_names", "suite_paths"]
+           "folder_name", "load", "suite_names", "suite_of_folder", "suite_paths"]
 
 SUITE_DIR = Path(__file__).resolve().parent
 
@@ -29,10 +29,20 @@ def suite_names() -> list[str]:
     return list(suite_paths())
 
 
+def folder_name(suite: str, profile: str) -> str:
+    """A suite's results folder under --out: its name for the quick profile, NAME@PROFILE for the
+    others, so one results folder holds a smoke run and a deciding run of the same suite side by side.
+    The one place the name is built (``suite_of_folder`` reads it back)."""
+    return suite if profile == "quick" else f"{suite}@{profile}"
+
+
+def suite_of_folder(name: str) -> str:
+    """A results folder's suite: ``lm-restricted@lm`` -> ``lm-restricted``."""
+    return name.split("@", 1)[0]
+
+
 def folder(suite: Suite, profile: str) -> str:
-    """The suite's results folder under --out: its name for the quick profile, NAME@PROFILE for the
-    others, so one results folder holds a smoke run and a deciding run of the same suite side by side."""
-    return suite.name if profile == "quick" else f"{suite.name}@{profile}"
+    return folder_name(suite.name, profile)
 
 
 def load(name_or_path: str) -> Suite:

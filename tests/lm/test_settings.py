@@ -20,6 +20,7 @@ from bench.lm.verdicts import claim_rows, paired
 from tandem_ref.errors import BadInput
 from tandem_ref.registry import get_method
 
+
 def _lm_suites() -> list[str]:
     """Every shipped suite that trains the small LM (a problem of the "lm" family: "lm", "lm-sft"), read
     from the suites folder, so a new LM suite is tested here without editing this file."""
