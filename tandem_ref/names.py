@@ -34,5 +34,3 @@ class Registry(dict):
             return getattr(importlib.import_module(module), attr)
         return target
 
-    def names(self) -> list[str]:
-        return list(self)

@@ -26,6 +26,7 @@ class ReferenceSchedule:
     key: ClassVar[str]
     summary: ClassVar[str]
     episode: int = 1  # proxy steps per alpha update
+    tandem: ClassVar[bool] = False  # TANDEM's own schedule or one of its ablations (methods/tandem.py)
 
     def start(self, ctx: LoopContext, budget: int) -> None:
         """Build the initial reference (before the first update)."""
@@ -44,6 +45,7 @@ class ReferenceSchedule:
 class TwinReset(ReferenceSchedule):
     key = "twin-reset"
     summary = "TANDEM: every E steps copy the proxy into the reference, then probe both K steps"
+    tandem = True
 
     def __init__(self, episode: int = 5, probe: int = 4):
         self.episode = require_int("episode", episode)
@@ -100,6 +102,7 @@ class Lookahead(ReferenceSchedule):
 class Persistent(ReferenceSchedule):
     key = "persistent"
     summary = "ablation (paper Fig. 7): warm-started once from the proxy, probed K steps per episode, never reset"
+    tandem = True
 
     def __init__(self, episode: int = 5, probe: int = 4):
         self.episode = require_int("episode", episode)
@@ -115,6 +118,7 @@ class Persistent(ReferenceSchedule):
 class EMA(ReferenceSchedule):
     key = "ema"
     summary = "negative control: an exponential moving average of the proxy (no extra data)"
+    tandem = True
 
     def __init__(self, tau: float = 0.1, episode: int = 1):
         if not (0.0 < float(tau) <= 1.0):
@@ -133,6 +137,7 @@ class EMA(ReferenceSchedule):
 class Stale(ReferenceSchedule):
     key = "stale"
     summary = "alpha every E steps, twin reference re-synced and probed only every `period` updates"
+    tandem = True
 
     def __init__(self, period: int = 4, probe: int = 4, episode: int = 1):
         self.period = require_int("period", period)

@@ -26,14 +26,19 @@ Choices where the paper is ambiguous (research/tandem_paper.md section 7), all p
       "stale" (re-synced every `period` updates), "ema" (EMA of the proxy, `tau`).
 """
 
+import inspect
+
 from ..errors import BadInput
 from ..loop import LoopSpec
-from ..schedules import EMA, Persistent, Stale, TwinReset
+from ..schedules import SCHEDULES
 from ..signals import TwinGap
 from ..updates import make_update
 from .base import OnlineMethod
 
-_SCHEDULES = ("twin-reset", "persistent", "stale", "ema")
+
+def tandem_schedules() -> list[str]:
+    """The schedules TANDEM runs with: its own and its ablations (``tandem = True`` in the registry)."""
+    return [k for k, cls in SCHEDULES.items() if getattr(cls, "tandem", False)]
 
 
 class Tandem(OnlineMethod):
@@ -47,19 +52,18 @@ class Tandem(OnlineMethod):
     def check(self):
         self._positive("gamma", "eta_u", "eta_w", "eta_alpha")
         p = self.params
-        if p["schedule"] not in _SCHEDULES:
-            raise BadInput(f"method 'tandem': parameter 'schedule' must be one of {', '.join(_SCHEDULES)}, "
+        if p["schedule"] not in tandem_schedules():
+            raise BadInput(f"method 'tandem': parameter 'schedule' must be one of {', '.join(tandem_schedules())}, "
                            f"got {p['schedule']!r}")
         if p["reference_data"] not in ("train+val", "train"):
             raise BadInput(f"method 'tandem': parameter 'reference_data' must be 'train+val' or 'train', "
                            f"got {p['reference_data']!r}")
 
     def schedule(self):
-        p = self.params
-        return {"twin-reset": lambda: TwinReset(p["episode"], p["probe"]),
-                "persistent": lambda: Persistent(p["episode"], p["probe"]),
-                "stale": lambda: Stale(p["period"], p["probe"], p["episode"]),
-                "ema": lambda: EMA(p["tau"], p["episode"])}[p["schedule"]]()
+        """The registered schedule, built from the method's parameters of the same names (episode, probe,
+        period, tau)."""
+        cls = SCHEDULES.load(self.params["schedule"])
+        return cls(**{k: self.params[k] for k in inspect.signature(cls).parameters})
 
     def spec(self, problem):
         p = self.params

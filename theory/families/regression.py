@@ -79,12 +79,6 @@ def make_imbalanced(seed=0, d=10, N=2000, r=16.0, sigma=1.0, spread=0.1, n=None,
                            family="imbalanced", draw=draw)
 
 
-def expected_qp(problem):
-    """F_E(alpha) = 1/2 alpha^T Q alpha - b^T alpha + const with Q = W W^T + d diag(v), b = W w_beta."""
-    W = problem.W
-    return W @ W.T + problem.d_model * np.diag(problem.v), W @ problem.w_beta
-
-
 def expected_risk(problem, alpha) -> float:
     """F_E(alpha) (theory.md C1), without the constant."""
     alpha = np.asarray(alpha, dtype=np.float64)
