@@ -68,6 +68,22 @@ class Trace:
             out.append(r)
         return out
 
+    def to_json(self) -> dict:
+        """The trace as JSON-ready data (what ``tandem-bench mix`` and the torchrun entry point write):
+        the returned, last and averaged mixtures by domain, and per logged update the proxy steps, the
+        mixture, the signal it ascended and the signal's own diagnostics; the cost."""
+        doms = self.domains
+        by_domain = lambda a: dict(zip(doms, np.asarray(a, dtype=np.float64).tolist()))  # noqa: E731
+        trajectory = []
+        for t, step in enumerate(self.steps):
+            entry = {"step": int(step), "weights": by_domain(self.alpha[t]), "scores": self.scores[t].tolist()}
+            if self.diagnostics:
+                entry["diagnostics"] = {k: v[t].tolist() for k, v in self.diagnostics.items()}
+            trajectory.append(entry)
+        return {"method": self.method, "params": self.params, "seed": self.seed, "budget": self.budget,
+                "weights": self.weights, "weights_last": by_domain(self.alpha_last),
+                "weights_average": by_domain(self.alpha_average), "trajectory": trajectory, "cost": dict(self.cost)}
+
     def equal(self, other: "Trace") -> bool:
         """Bitwise equality of every recorded array (NaN equals NaN)."""
         names = ["steps", "alpha", "alpha_avg", "scores", "twin_distance", "penalty_gap",

@@ -56,7 +56,7 @@ def _plot_png(runs, fitted, test, test_pred, test_scores) -> bytes:
 
 
 def run(args) -> int:
-    from bench.commands.mix import _param
+    from bench.commands.mix import parse_param
     from bench.results import check_out_file, write_json
     from tandem_ref import fit as F
     from tandem_ref.atomic import write_atomic
@@ -77,7 +77,7 @@ def run(args) -> int:
         raise BadInput(f"--top-k ({args.top_k}) exceeds --simulations ({args.simulations})")
     if args.prior and not F.FIT_METHODS[args.method].uses_prior:
         raise BadInput("--" + F.NO_PRIOR)
-    params = F.check_params(args.method, dict(_param(p) for p in args.param))
+    params = F.check_params(args.method, dict(parse_param(p) for p in args.param))
     runs = read_runs(args.mixtures, args.metrics, args.target, join=args.join, tolerance=args.tolerance)
     if args.folds > len(runs.y):
         raise BadInput(f"--folds: {args.folds} folds for {len(runs.y)} runs")

@@ -13,7 +13,8 @@ from pathlib import Path
 from tandem_ref.errors import BadInput
 
 
-def _param(text: str):
+def parse_param(text: str):
+    """A --param NAME=VALUE argument: (name, JSON value, or the bare string)."""
     key, sep, value = text.partition("=")
     if not sep or not key:
         raise BadInput(f"--param: expected NAME=VALUE, got {text!r}")
@@ -32,6 +33,7 @@ def run(args) -> int:
     from bench.lm.target import target_run
     from bench.results import check_out_file, write_json
     from tandem_ref.registry import get_method
+    from tandem_ref.schedules import natural_mixture
 
     out = Path(args.out)
     check_out_file(out)
@@ -45,7 +47,7 @@ def run(args) -> int:
     if args.budget < 1:
         raise BadInput(f"--budget: expected a positive number of proxy steps, got {args.budget}")
     torch.set_num_threads(args.threads)
-    method = get_method(args.method, **dict(_param(p) for p in args.param))
+    method = get_method(args.method, **dict(parse_param(p) for p in args.param))
     if args.data:
         corpus = read_domains(args.data, text_field=args.text_field, domain_field=args.domain_field or None)
     else:
@@ -66,20 +68,12 @@ def run(args) -> int:
                 tokens_per_s=trace.cost.get("tokens", 0) / max(wall, 1e-9), model_params=problem.trainer.n_params)
     doms = list(problem.domains)
     result = {
-        "method": method.name, "params": method.params, "seed": args.seed, "budget": args.budget,
-        "weights": trace.weights,
-        "weights_last": dict(zip(doms, trace.alpha_last.tolist())),
-        "weights_average": dict(zip(doms, trace.alpha_average.tolist())),
-        "natural": dict(zip(doms, (problem.sizes / problem.sizes.sum()).tolist())),
+        **trace.to_json(),
+        "cost": cost,
+        "natural": dict(zip(doms, natural_mixture(problem).tolist())),
         "train_tokens": dict(zip(doms, problem.sizes.astype(int).tolist())),
         # passes over each domain's unique training sequences by the mixer's proxy
         "repetitions": None if proxy is None else problem.repetitions(proxy),
-        "trajectory": [{"step": int(s), "weights": dict(zip(doms, a.tolist())),
-                        # what the method's signal reported at this update, under its own names
-                        **({"diagnostics": {k: v[t].tolist() for k, v in trace.diagnostics.items()}}
-                           if trace.diagnostics else {})}
-                       for t, (s, a) in enumerate(zip(trace.steps, trace.alpha))],
-        "cost": cost,
         "data": {"fingerprint": problem.data.fingerprint, "corpus": corpus.fingerprint,
                  "sources": {d.name: d.source for d in corpus.domains}},
         "problem": problem.fingerprint(),

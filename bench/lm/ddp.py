@@ -9,14 +9,15 @@ method must be an online one (its proxy is checksummed).
 from __future__ import annotations
 
 import argparse
-import json
 import os
+from pathlib import Path
 
 import torch
 import torch.distributed as dist
 
 from tandem_ref.registry import get_method
 
+from ..results import write_json
 from .build import lm_problem
 from .dist import init_from_env
 
@@ -42,10 +43,8 @@ def main(argv=None) -> int:
         st = method.advance(problem, method.start(problem, a.budget, a.seed))
         trace = method.trace(problem, st)
         checksum = float(sum(p.double().sum() for p in st.proxy.params))
-        with open(os.path.join(a.out, f"rank{d.rank}-{name}.json"), "w") as f:
-            json.dump({"rank": d.rank, "world": d.world, "alpha": trace.alpha.tolist(), "output": trace.output.tolist(),
-                       "scores": trace.scores.tolist(), "param_checksum": checksum, "cost": trace.cost,
-                       "diagnostics": {k: v.tolist() for k, v in trace.diagnostics.items()}}, f)
+        write_json(Path(a.out) / f"rank{d.rank}-{name}.json",
+                   {"rank": d.rank, "world": d.world, "param_checksum": checksum, **trace.to_json()})
     if d.world > 1:
         dist.barrier()
         dist.destroy_process_group()
