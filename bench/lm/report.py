@@ -67,7 +67,7 @@ def regime_table(suite: str, table: pd.DataFrame):
         return None
     u = fin[fin["method"] == BASELINE]
     doms = [c[len("repetitions."):] for c in fin.columns if c.startswith("repetitions.") and fin[c].notna().any()]
-    learned = [m for m in ("tandem", "doremi", "doge", "fixed#1") if (fin["method"] == m).any()]
+    learned = learned_methods(fin)
     header = (["domain", "epochs (uniform)"] + [f"epochs ({m})" for m in learned]
               + ["train loss (uniform)", "test loss (uniform)", "train − test [CI]", "test-set SE"])
     rows = []
@@ -191,29 +191,43 @@ PAPER_HEADER = ["setting", "paper", "paper: TANDEM vs uniform", "ours: TANDEM vs
                 "ours"]
 
 
+def learned_methods(fin: pd.DataFrame) -> list[str]:
+    """The methods of a table whose mixture is learned: every mixer (a method that is not a fixed mixture,
+    by its registered class), then the grid's best point re-run on the reported seeds ("fixed#1")."""
+    from tandem_ref.methods.base import FixedMixtureMethod
+    from tandem_ref.registry import method_class
+
+    names = dict(zip(fin["method"], fin["method_name"])) if "method_name" in fin else {}
+    mixers = [m for m, n in names.items() if not issubclass(method_class(n), FixedMixtureMethod)]
+    return mixers + [m for m in ("fixed#1",) if m in names]
+
+
 def mixture_shape(data) -> list[str]:
-    """The restricted setting's learned mixture against the paper's shape (TANDEM put the small
-    domains between their natural share and uniform: ArXiv 3.4% -> 8.9% against 14.3% uniform)."""
+    """Where the paper describes the shape of its learned mixture (``LMClaim.paper_shape``: in the
+    restricted setting TANDEM put the small domains between their natural share and uniform), ours
+    beside it: the repeated domains' natural share, uniform share and TANDEM's weight."""
     for sd in data:
-        if base_name(sd.name) != "lm-restricted" or sd.manifest.get("profile") != DECIDING:
+        suite = base_name(sd.name)
+        claim = claim_of(suite)
+        if claim is None or not claim.paper_shape or sd.manifest.get("profile") != DECIDING:
             continue
-        fin = reported(lm_final(sd.table), "lm-restricted")
+        fin = reported(lm_final(sd.table), suite)
         small = [c[len("repetitions."):] for c in fin.columns if c.startswith("repetitions.")
                  and (fin.loc[fin["method"] == BASELINE, c] > 1).all()]
-        if not small or not (fin["method"] == "tandem").any():
+        if not small or not (fin["method"] == claim.subject).any():
             return []
         m = len([c for c in fin.columns if c.startswith("alpha.") and fin[c].notna().any()])
         parts = []
         for d in small:
             nat = fin.loc[fin["method"] == "natural", f"alpha.{d}"].mean()
-            t = fin.loc[fin["method"] == "tandem", f"alpha.{d}"]
+            t = fin.loc[fin["method"] == claim.subject, f"alpha.{d}"]
             where = ("between natural and uniform" if nat < t.mean() < 1 / m else "below natural" if t.mean() <= nat
                      else "above uniform")
             parts.append(f"{d} {100 * nat:.1f}% → {100 * t.mean():.1f}% [{100 * t.min():.1f}–{100 * t.max():.1f}] "
                          f"against {100 / m:.1f}% uniform ({where})")
-        return ["Restricted setting, TANDEM's learned weights of the repeated domains (natural share → TANDEM, "
-                "mean [lowest–highest seed]): " + "; ".join(parts) + ". The paper: ArXiv 3.4% → 8.9% against "
-                "14.3% uniform (between natural and uniform)."]
+        return [f"{suite}: TANDEM's learned weights of the repeated domains (natural share → TANDEM, mean "
+                "[lowest–highest seed]): " + "; ".join(parts)
+                + f". The paper: {claim.paper_shape}."]
     return []
 
 
