@@ -40,6 +40,24 @@ def git_commit() -> str:
     return head + ("+dirty" if dirty else "")
 
 
+def design_commit(path: Path, at: str = "HEAD") -> str:
+    """The commit that last changed a suite file (its design: seeds, margins, grids) up to commit
+    ``at``, with '+dirty' where the working file differs (``at`` = HEAD only); 'unknown' outside a git
+    checkout. Recorded with each sweep (run.json) so the report can say at which commit a claim's
+    design was declared."""
+    path = Path(path).resolve()
+    try:
+        rel = path.relative_to(_ROOT)
+        last = subprocess.run(["git", "log", "-1", "--format=%H", at, "--", str(rel)], cwd=_ROOT,
+                              capture_output=True, text=True, timeout=10, check=True).stdout.strip()
+        dirty = "" if at != "HEAD" else subprocess.run(
+            ["git", "status", "--porcelain", "--", str(rel)], cwd=_ROOT, capture_output=True, text=True, timeout=10,
+            check=True).stdout.strip()
+    except (ValueError, OSError, subprocess.SubprocessError):
+        return "unknown"
+    return (last or "uncommitted") + ("+dirty" if dirty and last else "")
+
+
 @functools.lru_cache(maxsize=1)
 def _static() -> dict:
     return {"package_version": _version("tandem-bench"), "git_commit": git_commit(),

@@ -118,6 +118,15 @@ def suite_dirs(out: Path) -> list[Path]:
     return sorted(p.parent for p in Path(out).glob("*/manifest.json"))
 
 
+def read_run(suite_dir: Path) -> dict:
+    """The suite folder's run.json (when and at which commits its last sweep computed), {} without one."""
+    try:
+        run = json.loads((Path(suite_dir) / "run.json").read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return {}
+    return run if isinstance(run, dict) else {}
+
+
 def read_manifest(suite_dir: Path) -> dict:
     path = Path(suite_dir) / "manifest.json"
     try:

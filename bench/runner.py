@@ -148,20 +148,25 @@ def _sweep(suite, profile, suite_dir, out, jobs, csv, retry_failed, progress, pl
     if pending:  # a selecting study whose source has no usable result
         counts["pending"] = len(pending)
     if computed:
-        write_run_record(suite_dir, profile, jobs, time.perf_counter() - t0, computed, df)
+        write_run_record(suite_dir, profile, jobs, time.perf_counter() - t0, computed, df, design=suite.path)
     return counts
 
 
-def write_run_record(suite_dir: Path, profile: str, jobs: int, wall_s: float, computed: int, df) -> None:
+def write_run_record(suite_dir: Path, profile: str, jobs: int, wall_s: float, computed: int, df,
+                     design: Path | None = None) -> None:
     """``run.json`` beside the manifest: how long this sweep took and what a fresh one costs, for the
     performance summary (kept apart from the manifest, which stays a function of the suite). ``fresh``:
     every cell was computed by this sweep, so ``wall_s`` is the time of the whole profile's suite;
-    ``cell_seconds``: the sum of the cells' own times (a fresh run's time is about that / jobs)."""
+    ``cell_seconds``: the sum of the cells' own times (a fresh run's time is about that / jobs);
+    ``design_commit``: the commit that last changed the suite file (bench.provenance.design_commit)."""
+    from .provenance import design_commit
+
     cells = df.drop_duplicates("key") if len(df) else df
     results.write_json(suite_dir / "run.json", {
         "profile": profile, "jobs": jobs, "wall_s": round(wall_s, 1), "computed": computed, "cells": len(cells),
         "fresh": computed >= len(cells), "cell_seconds": round(float(cells["wall_s"].sum()) if len(cells) else 0.0, 1),
-        "git_commit": provenance()["git_commit"], "finished": datetime.now(timezone.utc).isoformat(timespec="seconds")})
+        "git_commit": provenance()["git_commit"], "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        **({"design_commit": design_commit(design)} if design is not None else {})})
 
 
 def run_cells(todo: list[Planned], cells_dir: Path, jobs: int = 1, bar: Progress | None = None,

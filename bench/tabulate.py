@@ -3,7 +3,14 @@ and bench.lm, which sit side by side: neither imports the other's package for th
 
 from __future__ import annotations
 
-CLAIM_COLUMNS = ["id", "claim", "setting", "statistic", "expected", "measured", "verdict"]
+CLAIM_COLUMNS = ["id", "claim", "setting", "statistic", "expected", "measured", "verdict", "declared at", "computed at"]
+
+
+def commits(run: dict) -> dict:
+    """A claim row's "declared at" and "computed at": the short commits that last changed the suite file
+    before its sweep and that the sweep ran at (run.json; "–" where a sweep did not record them)."""
+    short = lambda c: "–" if not c or c == "unknown" else c[:7] + ("+dirty" if c.endswith("+dirty") else "")  # noqa: E731
+    return {"declared at": short(run.get("design_commit")), "computed at": short(run.get("git_commit"))}
 
 
 def markdown(header: list[str], rows: list[list[str]]) -> str:

@@ -21,10 +21,10 @@ def _block(text: str, start: str, end: str) -> str:
 @pytest.fixture(scope="module")
 def regenerated(tmp_path_factory):
     out = tmp_path_factory.mktemp("results")
-    for manifest in RESULTS.glob("*/manifest.json"):  # the stored tables only: no cells, figures or tables
+    for manifest in RESULTS.glob("*/manifest.json"):  # the stored tables and run records: no cells, figures, tables
         d = out / manifest.parent.name
         d.mkdir()
-        for name in ("manifest.json", "results.parquet", "results.csv"):
+        for name in ("manifest.json", "results.parquet", "results.csv", "run.json"):
             if (manifest.parent / name).exists():
                 shutil.copy(manifest.parent / name, d / name)
     readme = out / "README.md"

@@ -33,6 +33,10 @@ class LMClaim:
     paper_text: str = ""
     # the shape of the paper's learned mixture where it reports one (the report sets ours beside it)
     paper_shape: str = ""
+    # where the deciding design changed after its results were seen: the first declared design (its
+    # reported seeds, the commit that declared it, the [report] keys it had not declared yet), whose
+    # verdict the report prints beside the final one on the same stored runs (the first seeds)
+    first_design: dict | None = None
 
 
 # Effects in nats, tokenizer-free: Table 3 restricted, TANDEM 28.07 vs uniform 31.53 perplexity; Table 5
@@ -46,7 +50,11 @@ LM_CLAIMS = Registry("LM claim", {c.id: c for c in (
             paper_shape="ArXiv 3.4% → 8.9% against 14.3% uniform (between natural and uniform)"),
     LMClaim("LM-3", "stage-aware TANDEM beats uniform and stage-unaware TANDEM on the fine-tuned target",
             "lm-multistage", column="target", comparators=("uniform", "tandem-unaware"),
-            paper_text="no number reported"),
+            paper_text="no number reported",
+            # the first deciding run (results at 55b55f3) had 6 seeds and no declared effect of interest;
+            # its TANDEM-vs-uniform row was inconclusive (MDE 1.8%), and 2e16226 then raised the seeds to 10
+            # and declared the 3.4% effect
+            first_design={"seeds": 6, "declared": "83ebde0", "undeclared": ("effect",)}),
     LMClaim("LM-4", "TANDEM beats uniform on the average task loss", "lm-sft", comparators=("uniform",),
             paper=0.208 / 0.231 - 1, paper_text="Table 5: test loss 0.208 vs 0.231"),
 )})

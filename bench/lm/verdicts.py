@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from bench.results import final_rows
-from bench.tabulate import CLAIM_COLUMNS
+from bench.tabulate import CLAIM_COLUMNS, commits
 
 from . import stats
 from .claims import LM5, LM5_SUITES, LM_CLAIMS, LMClaim, base_name, claim_of  # noqa: F401  (re-exported)
@@ -266,11 +266,40 @@ def convergence(fin: pd.DataFrame, method: str):
     return stats.ratio_of_means(m_steps, u_steps), stats.ratio_of_means(m_flops, u_flops)
 
 
+def first_design_table(sd) -> tuple[pd.DataFrame, dict, dict] | None:
+    """Where a claim's design changed after its results were seen (``LMClaim.first_design``): the
+    stored deciding results cut to the first design (the reported study's first N seeds), its design,
+    and the manifest as then declared (without the [report] keys it had not declared yet)."""
+    claim = claim_of(sd.name)
+    first = None if claim is None else claim.first_design
+    if not first or (sd.manifest or {}).get("profile") != DECIDING or not len(sd.table):
+        return None
+    suite = base_name(sd.name)
+    seeds = sorted(set(reported(lm_final(sd.table), suite)["seed"]))[: int(first["seeds"])]
+    keep = sd.table["seed"].isin(seeds)
+    if "study" in sd.table:
+        keep |= sd.table["study"] != suite
+    report = {k: v for k, v in (sd.manifest.get("report") or {}).items() if k not in first.get("undeclared", ())}
+    return sd.table[keep], first, {**sd.manifest, "report": report}
+
+
 def claims(data) -> list[list[str]]:
-    """The verdict rows of every LM suite among ``data`` (deciding profile first)."""
+    """The verdict rows of every LM suite among ``data`` (deciding profile first), each with the commits
+    its design was declared and its results computed at; where the design changed after results were
+    seen, also the rows at the first declared design."""
     rows = []
     for sd in sorted(data, key=lambda sd: sd.manifest.get("profile") != DECIDING):
-        rows += claim_rows(sd.name, sd.table, None, sd.manifest)
+        at = commits(sd.run)
+        first = first_design_table(sd)
+        declared = at["declared at"]
+        if first is not None:
+            declared += f" (changed after results were seen; first design {str(first[1].get('declared', '–'))[:7]})"
+        rows += [r[:-2] + [declared, at["computed at"]] for r in claim_rows(sd.name, sd.table, None, sd.manifest)]
+        if first is not None:
+            table, design, manifest = first
+            for r in claim_rows(sd.name, table, None, manifest):
+                r[2] += f" (first design: {design['seeds']} seeds)"
+                rows.append(r[:-2] + [str(design.get("declared", "–"))[:7], at["computed at"]])
     return rows
 
 

@@ -3,7 +3,7 @@ derived columns and the interval over seeds that every figure and table uses."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -18,6 +18,7 @@ class SuiteData:
     manifest: dict
     table: pd.DataFrame
     missing: list[dict]
+    run: dict = field(default_factory=dict)  # run.json: the commits its results were computed and designed at
 
     @property
     def studies(self) -> list[dict]:
@@ -36,7 +37,7 @@ def load(out: Path) -> list[SuiteData]:
         table, missing = results.collect(d)
         if (d / "cells").is_dir():
             results.write_table(d, table, csv=(d / "results.csv").exists())
-        data.append(SuiteData(d.name, results.read_manifest(d), add_derived(table), missing))
+        data.append(SuiteData(d.name, results.read_manifest(d), add_derived(table), missing, results.read_run(d)))
     return data
 
 

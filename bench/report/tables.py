@@ -14,6 +14,7 @@ import re
 import pandas as pd
 
 from ..results import final_rows
+from ..tabulate import commits
 from .data import SuiteData, mean_ci
 
 SUMMARY_METRICS = [("l1", "ℓ1 to α*"), ("regret", "regret"), ("gain_captured", "gain captured"),
@@ -100,8 +101,10 @@ def claims_rows(data: list[SuiteData]) -> list[list[str]]:
         if not len(t) or "claim" not in t:
             continue
         for _, r in t[t["kind"] == "claim"].iterrows():
+            at = commits(sd.run)
             if r["status"] != "ok":
-                rows.append(["", str(r["claim_name"]), "", "", "", "", f"not computed: {r['reason']}"])
+                rows.append(["", str(r["claim_name"]), "", "", "", "", f"not computed: {r['reason']}",
+                             at["declared at"], at["computed at"]])
                 continue
             measured, lo, hi = (_value(r.get(k)) for k in ("measured", "ci_low", "ci_high"))
             text = num(measured)
@@ -112,7 +115,8 @@ def claims_rows(data: list[SuiteData]) -> list[list[str]]:
             verdict = "–" if holds is None or pd.isna(holds) else ("holds" if bool(holds) else "contradicted")
             ident = r.get("id")
             rows.append(["" if ident is None or pd.isna(ident) else str(ident), str(r["claim"]), str(r["setting"]),
-                         str(r["statistic"]), num(_value(r["expected"])), text, verdict])
+                         str(r["statistic"]), num(_value(r["expected"])), text, verdict, at["declared at"],
+                         at["computed at"]])
     return rows
 
 

@@ -66,10 +66,13 @@ def test_claims_table_shows_interval_and_verdict():
              "setting": "B", "statistic": "l1", "expected": "0.0", "measured": "true", "ci_low": "true",
              "ci_high": "true", "holds": False},
             {"kind": "claim", "status": "failed", "reason": "ValueError: x", "claim_name": "c3"}]
-    got = claims_rows([SuiteData("claims", {"cells": []}, pd.DataFrame(rows), [])])
-    assert got[0] == ["", "penalty bias", "A-nr", "slope", "-1", "-0.98 [-1.01, -0.95]", "holds"]
-    assert got[1][-1] == "contradicted" and got[1][-3:-1] == ["0", "yes"]  # JSON text of a mixed column
-    assert got[2][1] == "c3" and "ValueError" in got[2][-1]
+    run = {"design_commit": "1234567890abcdef", "git_commit": "fedcba0987654321"}
+    got = claims_rows([SuiteData("claims", {"cells": []}, pd.DataFrame(rows), [], run)])
+    assert got[0] == ["", "penalty bias", "A-nr", "slope", "-1", "-0.98 [-1.01, -0.95]", "holds",
+                      "1234567", "fedcba0"]  # declared at, computed at (run.json)
+    assert got[1][-3] == "contradicted" and got[1][-5:-3] == ["0", "yes"]  # JSON text of a mixed column
+    assert got[2][1] == "c3" and "ValueError" in got[2][-3]
+    assert claims_rows([SuiteData("claims", {"cells": []}, pd.DataFrame(rows[:1]), [])])[0][-2:] == ["–", "–"]
 
 
 def test_markdown_and_latex_render_the_same_cells():

@@ -189,3 +189,48 @@ def test_an_inconclusive_lm5_ratio_prints_what_it_could_have_detected():
     m = stats.mde_of_interval(lo, hi)
     assert m == pytest.approx((1.959964 + 0.841621) * (hi - lo) / (2 * 1.959964), rel=1e-6)
     assert f"MDE {stats.fmt(m, 2)} in the ratio" in row[6]
+
+
+def test_claim_rows_say_when_their_design_was_declared_and_their_results_computed():
+    """Every LM claim row ends with the commit that last changed its suite file before the sweep and the
+    commit the sweep ran at (run.json); where the design changed after results were seen (LM-3: 6 ->
+    10 seeds, effect declared later), the rows at the first design follow, on the first 6 seeds and
+    without the effect it had not declared."""
+    from bench.lm import verdicts
+    from bench.report.data import SuiteData
+    from bench.tabulate import CLAIM_COLUMNS
+
+    t = _table({"tandem": -0.02, "tandem-unaware": 0.0}, 0.01, seeds=10, suite="lm-multistage")
+    t["loss.reference"] = t["avg_loss"]
+    t["problem.val_weights"] = "reference"
+    run = {"design_commit": "a" * 40, "git_commit": "b" * 40 + "+dirty"}
+    sd = SuiteData("lm-multistage@lm", {"profile": "lm", "report": {"effect": 0.034}}, t, [], run)
+    rows = verdicts.claims([sd])
+    assert all(len(r) == len(CLAIM_COLUMNS) for r in rows)
+    final = [r for r in rows if "first design" not in r[2]]
+    first = [r for r in rows if "first design: 6 seeds" in r[2]]
+    assert len(final) == len(first) == 2
+    assert all(r[8] == "bbbbbbb+dirty" for r in rows)
+    assert all(r[7] == "aaaaaaa (changed after results were seen; first design 83ebde0)" for r in final)
+    assert all(r[7] == "83ebde0" for r in first)
+    assert all("(n=10," in r[5] for r in final) and all("(n=6," in r[5] for r in first)
+    assert not any("declared 3.4%" in r[6] for r in first)  # the effect was declared after the first run
+    plain = SuiteData("lm-restricted@lm", {"profile": "lm"}, _table({"tandem": -0.08, "natural": 0.0}, 0.005), [], {})
+    assert all(r[7:] == ["–", "–"] and "first design" not in r[2] for r in verdicts.claims([plain]))
+
+
+def test_design_commit_is_the_last_commit_that_changed_the_suite_file():
+    import re
+    import subprocess
+    from pathlib import Path
+
+    from bench.provenance import design_commit
+
+    root = Path(__file__).resolve().parents[2]
+    path = root / "bench" / "suites" / "lm-multistage.toml"
+    if subprocess.run(["git", "cat-file", "-e", "55b55f3^{commit}"], cwd=root, capture_output=True).returncode:
+        pytest.skip("not a git checkout with the project's history (a shallow clone)")
+    last = subprocess.run(["git", "log", "-1", "--format=%H", "--", str(path)], cwd=root, capture_output=True,
+                          text=True).stdout.strip()
+    assert re.fullmatch(r"[0-9a-f]{40}(\+dirty)?", design_commit(path)) and design_commit(path).startswith(last)
+    assert design_commit(path, at="55b55f3") == "83ebde0776006bcf9bd80ad6833507acca07ac7b"
