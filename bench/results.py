@@ -181,6 +181,27 @@ def cell_rows(entry: dict, record: dict, suite: str, profile: str) -> list[dict]
     return [{**base, **r} for r in rows]
 
 
+@contextmanager
+def suite_folder(suite_dir: Path):
+    """A suite's results folder made ready to write into (the sweep's and the replicate's one set-up):
+    locked (``writer_lock``), its cells folder made, and the temporaries a killed writer left removed.
+    Yields the cells folder."""
+    suite_dir = Path(suite_dir)
+    with writer_lock(suite_dir):
+        cells_dir = suite_dir / "cells"
+        cells_dir.mkdir(parents=True, exist_ok=True)
+        remove_partial(cells_dir)
+        remove_partial(suite_dir)
+        yield cells_dir
+
+
+def rebuild_table(suite_dir: Path, csv: bool = False) -> tuple[pd.DataFrame, list[dict]]:
+    """Collect a suite folder's cells into its tidy table and write it: (table, missing cells)."""
+    df, missing = collect(suite_dir)
+    write_table(suite_dir, df, csv=csv)
+    return df, missing
+
+
 def collect(suite_dir: Path) -> tuple[pd.DataFrame, list[dict]]:
     """The tidy table of a suite folder, and the manifest entries that have no stored result.
 

@@ -85,8 +85,8 @@ def sweep(suite: Suite, profile: str, out: Path, jobs: int = 1, csv: bool = Fals
         raise BadInput(f"--jobs: expected a positive number of processes, got {jobs}")
     results.check_writable(out)
     suite_dir = Path(out) / folder(suite, profile)
-    with results.writer_lock(suite_dir):
-        return _sweep(suite, profile, suite_dir, out, jobs, csv, retry_failed, progress, planned, pool)
+    with results.suite_folder(suite_dir) as cells_dir:
+        return _sweep(suite, profile, suite_dir, cells_dir, out, jobs, csv, retry_failed, progress, planned, pool)
 
 
 def longest_first(todo: list[Planned], suite_dir: Path) -> list[Planned]:
@@ -109,12 +109,8 @@ def longest_first(todo: list[Planned], suite_dir: Path) -> list[Planned]:
     return sorted(todo, key=cost, reverse=True)  # stable: plan order among equals
 
 
-def _sweep(suite, profile, suite_dir, out, jobs, csv, retry_failed, progress, planned, pool=None) -> dict:
+def _sweep(suite, profile, suite_dir, cells_dir, out, jobs, csv, retry_failed, progress, planned, pool=None) -> dict:
     t0 = time.perf_counter()
-    cells_dir = suite_dir / "cells"
-    cells_dir.mkdir(parents=True, exist_ok=True)
-    results.remove_partial(cells_dir)
-    results.remove_partial(suite_dir)
     computed, bar = 0, None
     has_select = any(s.selects for s in suite.studies)
     # Rounds: a study that selects from another's results (tuned step sizes, a grid's best points)
@@ -141,8 +137,7 @@ def _sweep(suite, profile, suite_dir, out, jobs, csv, retry_failed, progress, pl
         if not pending or not todo:  # nothing new can resolve a pending study
             break
     bar.close()
-    df, missing = results.collect(suite_dir)
-    results.write_table(suite_dir, df, csv=csv)
+    df, missing = results.rebuild_table(suite_dir, csv=csv)
     failed = int(df.drop_duplicates("key")["status"].eq("failed").sum()) if len(df) else 0
     counts = {"cells": len(unique), "computed": computed, "failed": failed, "missing": len(missing)}
     if pending:  # a selecting study whose source has no usable result

@@ -69,10 +69,7 @@ def run(suite: str, source: Path, out: Path, methods, jobs: int) -> dict:
     manifest = results.read_manifest(_suite_dir(source, suite))
     entries = selected(manifest, suite, methods)
     target = Path(out) / folder_name(suite, verdicts.DECIDING)
-    with results.writer_lock(target):
-        cells_dir = target / "cells"
-        cells_dir.mkdir(parents=True, exist_ok=True)
-        results.remove_partial(cells_dir)
+    with results.suite_folder(target) as cells_dir:
         results.write_json(target / "manifest.json", {**manifest, "cells": entries,
                                                        "replicate_of": str(Path(source) / target.name)})
         todo = []
@@ -81,8 +78,7 @@ def run(suite: str, source: Path, out: Path, methods, jobs: int) -> dict:
                 cell = Cell.from_dict(e["cell"])
                 todo.append(Planned(e["key"], cell, config_of(cell)))
         run_cells(todo, cells_dir, jobs, progress=False)
-        df, missing = results.collect(target)
-        results.write_table(target, df)
+        df, missing = results.rebuild_table(target)
     return {"cells": len(entries), "computed": len(todo), "missing": len(missing)}
 
 
