@@ -112,9 +112,13 @@ def tuning_table(table: pd.DataFrame):
         cands = [({"method": r["method_name"], "method_params": {}}, {"method_label": r["method"],
                   "grid": {param[5:]: r[param]}}, {by: r[by]}) for _, r in g.iterrows()]
         best = rank(cands, by)[0][3][param[5:]]
+        values = sorted(g[param].dropna().unique())
+        # a choice at an end of its grid is not tuned: the optimum may lie beyond it (said, not hidden)
+        edge = " (at the edge of its grid: the grid should extend beyond it)" if best in (values[0], values[-1]) \
+            else ""
         for v, gv in g.groupby(param, sort=True):
             rows.append([study[5:], param[len("grid.method."):], f"{v:g}", str(gv["seed"].nunique()),
-                         f"{gv[by].mean():.4f}", "chosen" if v == best else "",
+                         f"{gv[by].mean():.4f}", "chosen" + edge if v == best else "",
                          f"{(gv['cost.flops'] + gv['stage_two.flops']).sum() / 1e12:.3g}",
                          f"{gv['wall_s'].sum():.0f}"])
     header = ["method", "parameter", "value", "tuning seeds", "validation loss (mean)", "", "TFLOPs", "seconds"]

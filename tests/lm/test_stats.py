@@ -234,3 +234,20 @@ def test_design_commit_is_the_last_commit_that_changed_the_suite_file():
                           text=True).stdout.strip()
     assert re.fullmatch(r"[0-9a-f]{40}(\+dirty)?", design_commit(path)) and design_commit(path).startswith(last)
     assert design_commit(path, at="55b55f3") == "83ebde0776006bcf9bd80ad6833507acca07ac7b"
+
+
+@pytest.mark.parametrize("best, edge", [(10.0, True), (3.0, False), (1.0, True)])
+def test_a_tuned_value_at_the_edge_of_its_grid_is_flagged(best, edge):
+    rows = []
+    for v in (1.0, 3.0, 10.0):
+        for s in (100, 101):
+            rows.append({"suite": "lm-restricted", "study": "tune-tandem", "problem": "p", "method": "tandem-lm",
+                         "method_name": "tandem", "seed": s, "final": True, "status": "ok", "avg_loss": 2.0,
+                         "val_avg_loss": 2.0 + 0.01 * abs(np.log(v / best)) + 0.001 * s, "grid.method.eta_alpha": v,
+                         "cost.flops": 1e12, "stage_two.flops": 1e12, "wall_s": 1.0})
+    from bench.lm.report import tuning_table
+
+    _, out = tuning_table(pd.DataFrame(rows))
+    chosen = [r for r in out if r[5].startswith("chosen")]
+    assert len(chosen) == 1 and float(chosen[0][2]) == best
+    assert ("at the edge of its grid" in chosen[0][5]) == edge
