@@ -28,69 +28,23 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 import pandas as pd
 
-from bench.results import final_rows
 from bench.tabulate import CLAIM_COLUMNS, commits
 
 from . import stats
 from .claims import LM5, LM5_SUITES, LM_CLAIMS, LMClaim, base_name, claim_of  # noqa: F401  (re-exported)
-
-BASELINE = "uniform"
-DECIDING = "lm"  # the profile whose rows decide the LM claims
-
-
-# --- reading ----------------------------------------------------------------------------------
-
-def lm_final(table: pd.DataFrame) -> pd.DataFrame:
-    fin = final_rows(table)
-    return fin[fin["avg_loss"].notna()] if "avg_loss" in fin else fin.iloc[0:0]
-
-
-def reported(fin: pd.DataFrame, suite: str) -> pd.DataFrame:
-    """The rows of the reported studies (the suite's main study and its stage-unaware variant), not
-    the tuning and grid studies of the deciding profile."""
-    if "study" not in fin:
-        return fin
-    return fin[fin["study"].isin([suite, f"{suite}-unaware"])]
-
-
-def _by_seed(fin: pd.DataFrame, column: str, method: str) -> pd.Series:
-    """One method's ``column`` indexed by seed (NaN-free of missing columns: empty then)."""
-    g = fin[fin["method"] == method].drop_duplicates("seed").set_index("seed")
-    return g[column] if column in g else pd.Series(dtype=np.float64)
-
-
-def paired(fin: pd.DataFrame, column: str, method: str, baseline: str = BASELINE) -> np.ndarray:
-    """column(method) - column(baseline), seed by seed, over the seeds both have."""
-    a, b = _by_seed(fin, column, method), _by_seed(fin, column, baseline)
-    common = a.index.intersection(b.index).sort_values()
-    return (a[common] - b[common]).to_numpy(dtype=np.float64)
-
-
-def seed_values(fin: pd.DataFrame, column: str, method: str, seeds) -> np.ndarray:
-    """One method's ``column`` at ``seeds`` (NaN where a seed or the column is missing)."""
-    return _by_seed(fin, column, method).reindex(seeds).to_numpy(dtype=np.float64)
-
-
-def target_of(table: pd.DataFrame) -> str | None:
-    """The fine-tuning target of a multi-stage suite (its val_weights problem parameter)."""
-    col = "problem.val_weights"
-    if col in table and table[col].notna().any():
-        v = table[col].dropna().iloc[0]
-        return v if isinstance(v, str) else None
-    return None
-
-
-def loss_column(suite: str, table: pd.DataFrame, split: str = "test") -> str:
-    """The loss a setting's claim compares: the target's after fine-tuning, or the average."""
-    claim = claim_of(suite)
-    target = target_of(table) if claim is not None and claim.column == "target" else None
-    if split == "test":
-        return f"loss.{target}" if target else "avg_loss"
-    return f"val_loss.{target}" if target else "val_avg_loss"
-
+from .convergence import convergence, steps_to  # noqa: F401  (LM-5; re-exported)
+from .reading import (  # noqa: F401  (re-exported)
+    BASELINE,
+    DECIDING,
+    lm_final,
+    loss_column,
+    paired,
+    reported,
+    seed_values,
+    target_of,
+)
 
 # --- the summary table ------------------------------------------------------------------------
 
@@ -222,48 +176,6 @@ def claim_rows(name: str, table: pd.DataFrame, target: str | None = None,
                              measured=f"{stats.fmt_interval(*steps[:3], 2)} (n={steps[3]}); FLOPs with the mixer's "
                                       f"{stats.fmt_interval(*flops[:3], 2)}", verdict=verdict))
     return rows
-
-
-def _curve(fin: pd.DataFrame, method: str, seeds) -> tuple[np.ndarray, np.ndarray]:
-    cols = sorted(c for c in fin.columns if c.startswith("curve.") and fin[c].notna().any())
-    steps = np.array([int(c.split(".")[1]) for c in cols], dtype=np.float64)
-    g = fin[fin["method"] == method].drop_duplicates("seed").set_index("seed")
-    return steps, g[cols].reindex(seeds).to_numpy(dtype=np.float64) if cols else np.zeros((len(seeds), 0))
-
-
-def steps_to(steps: np.ndarray, curve: np.ndarray, level: float) -> float:
-    """The first step at which a loss curve reaches ``level`` (linear between logged points; the
-    curve starts at step 0 above any level); inf when it never does."""
-    prev_s, prev_v = 0.0, math.inf
-    for s, v in zip(steps, curve):
-        if v <= level:
-            if not math.isfinite(prev_v):
-                return float(s)
-            return float(prev_s + (s - prev_s) * (prev_v - level) / (prev_v - v))
-        prev_s, prev_v = s, v
-    return math.inf
-
-
-def convergence(fin: pd.DataFrame, method: str):
-    """LM-5: per seed, the steps a method's Stage-Two run needs to reach uniform's final test loss
-    (on the curve's evaluation set) over the steps uniform needs; and the same in FLOPs, the
-    method's including its mixer's cost. Returns ((ratio, low, high, n), (ratio, low, high, n)) of
-    means over seeds (bootstrap intervals), or None without curves. A run that never reaches the
-    level counts as the whole run plus one logging interval (a lower bound of its true cost)."""
-    seeds = sorted(set(fin.loc[fin["method"] == method, "seed"]) & set(fin.loc[fin["method"] == BASELINE, "seed"]))
-    steps, cm = _curve(fin, method, seeds)
-    _, cu = _curve(fin, BASELINE, seeds)
-    if not len(steps) or not len(seeds):
-        return None
-    horizon = steps[-1] + (steps[-1] - steps[-2] if len(steps) > 1 else steps[-1])
-    reach = lambda c, lv: min(steps_to(steps, c, lv), horizon)  # noqa: E731
-    m_steps = np.array([reach(cm[i], cu[i][-1]) for i in range(len(seeds))])
-    u_steps = np.array([reach(cu[i], cu[i][-1]) for i in range(len(seeds))])
-    per_step = seed_values(fin, "stage_two.flops_per_step", BASELINE, seeds)
-    mixer = np.nan_to_num(seed_values(fin, "cost.flops", method, seeds))
-    m_flops = m_steps * seed_values(fin, "stage_two.flops_per_step", method, seeds) + mixer
-    u_flops = u_steps * per_step
-    return stats.ratio_of_means(m_steps, u_steps), stats.ratio_of_means(m_flops, u_flops)
 
 
 def first_design_table(sd) -> tuple[pd.DataFrame, dict, dict] | None:
