@@ -11,6 +11,7 @@ returned mixture (the paper's Stage Two) and records per-domain and average test
 
 from __future__ import annotations
 
+import importlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -78,20 +79,22 @@ def _none(problem, cache=None):
     return lambda alpha: {}
 
 
-def _lm_target(problem, cache=None):
-    from bench.lm.target import stage_two_scorer
-
-    return stage_two_scorer(problem, cache)
-
-
 @dataclass(frozen=True)
 class Scorer:
-    """A scorer: ``make(problem, cache) -> score``, and the version of the code its numbers depend on,
-    which enters every cell key: a tuple of modules (versioned by the hash of their source), a
-    version string, or nothing ("0")."""
+    """A scorer: ``make(problem, cache) -> score`` (the function, or a ``"module:attr"`` string imported
+    when a cell first scores, as problems are listed: so this module imports nothing of the LM), and
+    the version of the code its numbers depend on, which enters every cell key: a tuple of modules
+    (versioned by the hash of their source), a version string, or nothing ("0")."""
 
-    make: Callable
+    make: Callable | str
     depends_on: tuple | str = ()
+
+    def build(self, problem, cache=None):
+        make = self.make
+        if isinstance(make, str):
+            module, attr = make.split(":")
+            make = getattr(importlib.import_module(module), attr)
+        return make(problem, cache)
 
     @property
     def version(self) -> str:
@@ -117,12 +120,12 @@ SCORERS = Registry("scorer", {
     # invalidate every stored cell
     "exact": Scorer(_exact, ("theory.exact", "theory.scores", "theory.simplex_opt", "theory.families")),
     "none": Scorer(_none),
-    "lm-target": Scorer(_lm_target, LM_TARGET_VERSION),
+    "lm-target": Scorer("bench.lm.target:stage_two_scorer", LM_TARGET_VERSION),
 })
 
 
 def make_scorer(name: str, problem, cache: Path | None = None):
-    return SCORERS.load(name).make(problem, cache)
+    return SCORERS.load(name).build(problem, cache)
 
 
 def scorer_version(name: str) -> str:

@@ -88,6 +88,50 @@ def against_layers(graph) -> list[str]:
             if t.split(".")[0] not in ALLOWED[m.split(".")[0]]]
 
 
+def rooms(graph, mods) -> dict[str, set[str]]:
+    """The import graph between the rooms of ``bench``: each subpackage (bench/lm, bench/evidence,
+    bench/report, ...) one node, each module directly in bench/ (the runner, the cell, the scorers...)
+    its own node. A loop here is a folder-level loop that no module circle shows: bench/lm -> runner ->
+    compute -> scoring -> bench/lm, each step a lazy import of another module."""
+    def room(m: str) -> str | None:
+        parts = m.split(".")
+        if parts[0] != "bench":
+            return None
+        sub = ".".join(parts[:2])
+        return sub if len(parts) > 1 and sub in mods and mods[sub].name == "__init__.py" else m
+
+    out: dict[str, set[str]] = defaultdict(set)
+    for a, targets in graph.items():
+        for b in targets:
+            ra, rb = room(a), room(b)
+            if ra and rb and ra != rb:
+                out[ra].add(rb)
+    return out
+
+
+def test_no_loop_between_the_rooms_of_bench():
+    mods = modules()
+    assert circles(rooms(imports(mods), mods)) == []
+
+
+def test_a_loop_between_rooms_is_found(tmp_path):
+    """bench/lm's problem reads the runner, the runner a cell, the cell scores with bench/lm's target (all
+    lazily, inside functions): no module circle, but a loop between the rooms bench/lm and bench/."""
+    (tmp_path / "lm").mkdir()
+    (tmp_path / "lm" / "__init__.py").write_text("")
+    (tmp_path / "lm" / "problem.py").write_text("def f():\n    from bench import runner\n")
+    (tmp_path / "lm" / "target.py").write_text("X = 1\n")
+    (tmp_path / "runner.py").write_text("def g():\n    from . import compute\n")
+    (tmp_path / "compute.py").write_text("def h():\n    from bench.lm.target import X\n")
+    (tmp_path / "__init__.py").write_text("")
+    mods = {"bench": tmp_path / "__init__.py", "bench.lm": tmp_path / "lm" / "__init__.py",
+            "bench.lm.problem": tmp_path / "lm" / "problem.py", "bench.lm.target": tmp_path / "lm" / "target.py",
+            "bench.runner": tmp_path / "runner.py", "bench.compute": tmp_path / "compute.py"}
+    graph = imports(mods)
+    assert circles(graph) == []  # no module circle
+    assert circles(rooms(graph, mods)) == [("bench.compute", "bench.lm", "bench.runner")]
+
+
 def test_no_import_runs_against_the_layers():
     wrong = against_layers(imports(modules()))
     assert not wrong, "imports against the layers: " + "; ".join(wrong)
@@ -136,3 +180,40 @@ def test_architecture_names_only_what_exists():
             importlib.import_module(dotted)
         except ModuleNotFoundError:
             assert hasattr(importlib.import_module(mod), attr), dotted
+
+
+def _third_party(path: Path) -> set[str]:
+    out = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            out |= {a.name.split(".")[0] for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
+            out.add(node.module.split(".")[0])
+    return out - set(sys.stdlib_module_names) - set(PACKAGES)
+
+
+def test_what_architecture_md_states_of_the_rooms_holds():
+    """The statements of ARCHITECTURE.md: tandem_ref needs only numpy, scipy and (lazily, RegMix) lightgbm;
+    the scorers import nothing of the LM (a "module:attr" string names Stage Two); the LM's problem stack
+    (bench/lm) never imports its evidence (bench/evidence), nor the evidence the report; a CLI command is
+    found by itself (every module of bench/commands is a subcommand)."""
+    mods = modules()
+    graph = imports(mods)
+    third = set().union(*(_third_party(p) for m, p in mods.items() if m.startswith("tandem_ref")))
+    assert third <= {"numpy", "scipy", "lightgbm"}, third
+    below = lambda m, room: any(t == room or t.startswith(room + ".") for t in graph.get(m, ()))  # noqa: E731
+    assert not below("bench.scoring", "bench.lm")
+    assert not [m for m in mods if m.startswith("bench.lm") and below(m, "bench.evidence")]
+    assert not [m for m in mods if m.startswith("bench.evidence") and below(m, "bench.report")]
+    text = (ROOT / "ARCHITECTURE.md").read_text()
+    for statement in ("lightgbm lazily", "**The offline track**", "`probes.py`", "`fit.py`", "`proxy_runs.py`",
+                      "**`lm/`, below the runner**", "**`evidence/`, above the runner**", "found by itself"):
+        assert statement in text, statement
+    import argparse
+    import pkgutil
+
+    import bench.commands
+    from bench import cli
+
+    action = next(a for a in cli.build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    assert set(action.choices) == {m.name for m in pkgutil.iter_modules(bench.commands.__path__)}

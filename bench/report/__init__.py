@@ -28,8 +28,8 @@ def build(out) -> Path:
     tdir = out / "tables"
     tdir.mkdir(exist_ok=True)
     summaries = {}
-    from bench.lm import report as lm_report  # LM suites: per-domain perplexity and paired differences
-    from bench.lm import verdicts as lm_verdicts
+    from bench.evidence import report as lm_report  # LM suites: per-domain perplexity and paired differences
+    from bench.evidence import verdicts as lm_verdicts
 
     for sd in data:
         header, rows = lm_report.summary(sd) or tables.suite_summary(sd)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from .. import results
-from ..lm.stats import t_interval
+from ..evidence.stats import t_interval
 
 
 @dataclass

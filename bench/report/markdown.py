@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bench.lm import report as lm_report  # noqa: E402  (LM sections: regime, tuning, optimum, the paper)
-from bench.lm.verdicts import DECIDING  # noqa: E402
+from bench.evidence import report as lm_report  # noqa: E402  (LM sections: regime, tuning, optimum, the paper)
+from bench.evidence.verdicts import DECIDING  # noqa: E402
 from tandem_ref.errors import BadInput
 
 from ..results import write_atomic

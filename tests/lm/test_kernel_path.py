@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from bench import blas_kernel, results
-from bench.lm.replicate import interval_of, verdict_of
+from bench.evidence.replicate import interval_of, verdict_of
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow

@@ -1,4 +1,4 @@
-"""The kernel-path replicate (bench/lm/replicate.py): it re-runs a deciding suite's reported cells
+"""The kernel-path replicate (bench/evidence/replicate.py): it re-runs a deciding suite's reported cells
 under the same keys and compares the claim rows; the comparison says when verdicts differ."""
 
 import json
@@ -6,7 +6,7 @@ import json
 import pytest
 
 from bench import results
-from bench.lm import replicate
+from bench.evidence import replicate
 from bench.runner import sweep
 from bench.suites import load
 

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from bench.lm import report
-from bench.lm.verdicts import BASELINE, ci_text, lm_final, reported
+from bench.evidence import report
+from bench.evidence.verdicts import BASELINE, ci_text, lm_final, reported
 from bench.results import read_table
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -12,11 +12,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from bench.evidence.report import perplexity_table
+from bench.evidence.verdicts import claim_rows, paired
 from bench.lm.build import lm_problem
-from bench.lm.report import perplexity_table
 from bench.lm.sft import TASKS, encode_examples, sft_data, sft_problem
 from bench.lm.target import stage_two, stage_two_scorer
-from bench.lm.verdicts import claim_rows, paired
 from tandem_ref.errors import BadInput
 from tandem_ref.registry import get_method
 
@@ -34,7 +34,7 @@ LM_SUITES = _lm_suites()
 
 
 def test_the_lm_suite_list_is_read_from_the_suites_folder():
-    from bench.lm.claims import LM_CLAIMS
+    from bench.evidence.claims import LM_CLAIMS
 
     assert {"lm-abundant", "lm-restricted", "lm-multistage", "lm-sft"} <= set(LM_SUITES)
     assert {c.suite for c in LM_CLAIMS.values()} <= set(LM_SUITES)  # every suite an LM claim is decided by is tested

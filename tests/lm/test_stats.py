@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 from scipy import stats as st
 
-from bench.lm import stats
-from bench.lm import verdicts as report
+from bench.evidence import stats
+from bench.evidence import verdicts as report
 
 
 def test_t_interval_is_the_student_interval():
@@ -146,7 +146,7 @@ def test_lm5_ratio_of_steps_to_uniforms_final_loss():
 def test_every_lm_claim_names_a_suite_whose_reported_study_exists():
     """LM claims are typed records naming their suite: a renamed suite or study fails here instead of
     silently dropping its claim from the report."""
-    from bench.lm.claims import LM5_SUITES, LM_CLAIMS, claim_of
+    from bench.evidence.claims import LM5_SUITES, LM_CLAIMS, claim_of
     from bench.suites import load, suite_names
 
     for claim in LM_CLAIMS.values():
@@ -196,7 +196,7 @@ def test_claim_rows_say_when_their_design_was_declared_and_their_results_compute
     commit the sweep ran at (run.json); where the design changed after results were seen (LM-3: 6 ->
     10 seeds, effect declared later), the rows at the first design follow, on the first 6 seeds and
     without the effect it had not declared."""
-    from bench.lm import verdicts
+    from bench.evidence import verdicts
     from bench.report.data import SuiteData
     from bench.tabulate import CLAIM_COLUMNS
 
@@ -245,7 +245,7 @@ def test_a_tuned_value_at_the_edge_of_its_grid_is_flagged(best, edge):
                          "method_name": "tandem", "seed": s, "final": True, "status": "ok", "avg_loss": 2.0,
                          "val_avg_loss": 2.0 + 0.01 * abs(np.log(v / best)) + 0.001 * s, "grid.method.eta_alpha": v,
                          "cost.flops": 1e12, "stage_two.flops": 1e12, "wall_s": 1.0})
-    from bench.lm.report import tuning_table
+    from bench.evidence.report import tuning_table
 
     _, out = tuning_table(pd.DataFrame(rows))
     chosen = [r for r in out if r[5].startswith("chosen")]

@@ -1,6 +1,6 @@
 """LM tables from stored suite results (pure functions of the tidy table): perplexities, the
 regime (epochs and train-test gap), tuning, the best of the fixed-mixture grid, the paper side by
-side, and the report's sections. The claim verdicts are bench.lm.verdicts.
+side, and the report's sections. The claim verdicts are bench.evidence.verdicts.
 """
 
 from __future__ import annotations

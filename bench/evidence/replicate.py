@@ -9,9 +9,9 @@ harness pins torch's to AVX2, bench.blas_kernel; an explicit setting such as the
 AVX-512 path below overrides the pin), and compares the claim rows of both runs:
 
     ATEN_CPU_CAPABILITY=avx512 ONEDNN_MAX_CPU_ISA=ALL MKL_CBWR=AUTO \\
-        python -m bench.lm.replicate run lm-restricted --from results \\
+        python -m bench.evidence.replicate run lm-restricted --from results \\
         --out results/kernel-path [--methods uniform,natural,tandem] [--jobs 2]
-    python -m bench.lm.replicate compare --from results --out results/kernel-path
+    python -m bench.evidence.replicate compare --from results --out results/kernel-path
 
 ``compare`` writes ``OUT/kernel-path.md``: per claim row, the measured interval and verdict on each
 path, whether the verdicts agree and whether the replicate's mean lies inside the first run's
@@ -108,7 +108,7 @@ def shifts(name: str, first, second) -> list[list[str]]:
 
 
 def chosen_steps(table) -> dict[str, str]:
-    """method -> the step size its tuning study chose (bench.lm.report.tuning_table), where tuned."""
+    """method -> the step size its tuning study chose (bench.evidence.report.tuning_table), where tuned."""
     from .report import tuning_table
 
     tun = tuning_table(table)
@@ -132,7 +132,7 @@ def compare(source: Path, out: Path) -> tuple[str, bool]:
     agree_all = True
     dirs = sorted(p.parent for p in Path(out).glob(f"{folder_name('*', verdicts.DECIDING)}/manifest.json"))
     if not dirs:
-        raise BadInput(f"{out}: no replicated suites (run `python -m bench.lm.replicate run SUITE` first)")
+        raise BadInput(f"{out}: no replicated suites (run `python -m bench.evidence.replicate run SUITE` first)")
     rows = []
     kernels = {}
     n_printed = 0
@@ -193,7 +193,7 @@ def compare(source: Path, out: Path) -> tuple[str, bool]:
                  + markdown(["suite", "method parameter", "first run", "reproduction", "same"], steps))
     else:
         how = ("The reported study's cells of each suite below were re-run with the same keys under another CPU "
-               "kernel path (`python -m bench.lm.replicate`); the step sizes chosen by the first run's tuning "
+               "kernel path (`python -m bench.evidence.replicate`); the step sizes chosen by the first run's tuning "
                "are kept.")
         tuned = ""
     moved_by = ("\n\nWhat moved, per method, over the cells both runs computed (the same keys): the largest "
@@ -207,7 +207,7 @@ def compare(source: Path, out: Path) -> tuple[str, bool]:
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(prog="python -m bench.lm.replicate", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog="python -m bench.evidence.replicate", description=__doc__.split("\n\n")[0])
     sub = p.add_subparsers(dest="cmd", required=True)
     r = sub.add_parser("run", help="re-run a suite's reported cells here (set the kernel path in the environment)")
     r.add_argument("suite")

@@ -1,4 +1,4 @@
-"""The claims decided on the small LM, one typed record each (bench.lm.verdicts decides them).
+"""The claims decided on the small LM, one typed record each (bench.evidence.verdicts decides them).
 
 A claim names the suite whose reported study (the study named like the suite) decides it; a test
 (tests/lm/test_stats.py) fails when a claim names a suite or study that does not exist, so renaming a

@@ -1,7 +1,7 @@
 """LM claim verdicts from stored suite results (pure functions of the tidy table).
 
 Every comparison is paired by seed (one seed: one initialisation and one batch stream for every
-method) and decided by bench.lm.stats: a superiority claim holds when the 95% interval of the
+method) and decided by bench.evidence.stats: a superiority claim holds when the 95% interval of the
 paired difference lies below 0, is contradicted when it lies above 0, and is otherwise inconclusive
 with its minimum detectable effect (80% power) printed, beside the paper's effect; "uniform is not
 beaten" (Prop. 1) is decided against an equivalence margin declared in the suite file
