@@ -66,9 +66,8 @@ def _trace(cell: Cell, problem, method, state_path: Path):
     never resumed from: the cell starts over."""
     from tandem_ref.resume import drive
 
-    if not cell.checkpoint_every:
-        return method.run(problem, cell.budget, cell.seed)
-    st = drive(method, problem, cell.budget, cell.seed, path=state_path, chunk=cell.checkpoint_every,
+    every = cell.checkpoint_every or None
+    st = drive(method, problem, cell.budget, cell.seed, path=state_path if every else None, chunk=every,
                restart_unreadable=True)
     return method.trace(problem, st)
 

@@ -55,20 +55,29 @@ class LoopSpec:
 
 @dataclass
 class LoopState:
-    proxy: Any
-    reference: Any
-    alpha: np.ndarray
+    """A run of the loop between updates: its context (``LoopContext``: the twins, the mixture, the
+    loop's random generator, the update index and the parts' memory, which the schedule, the signal and
+    the update read and write) and what only the loop keeps (the running average, the budget, the
+    signal EMA, the log). One record: ``proxy``, ``reference``, ``alpha``, ``rng``, ``t`` and ``memory``
+    are the context's, not copies of it."""
+
+    ctx: LoopContext
     avg: RunningAverage
-    rng: np.random.Generator
     budget: int
     seed: int
-    t: int = 0
     steps: int = 0
     sig_ema: np.ndarray | None = None
     cost: dict = field(default_factory=dict)
     log: dict = field(default_factory=lambda: {k: [] for k in LOG_KEYS})
-    memory: dict = field(default_factory=dict)  # arrays a stateful part keeps across updates (ctx.memory)
     diagnostics: dict = field(default_factory=dict)  # what the signal reported at each update, under its names
+    spec: Any = field(default=None, repr=False, compare=False)  # the run's LoopSpec, built once (not saved)
+
+    proxy = property(lambda self: self.ctx.proxy, lambda self, v: setattr(self.ctx, "proxy", v))
+    reference = property(lambda self: self.ctx.reference, lambda self, v: setattr(self.ctx, "reference", v))
+    alpha = property(lambda self: self.ctx.alpha, lambda self, v: setattr(self.ctx, "alpha", v))
+    rng = property(lambda self: self.ctx.rng, lambda self, v: setattr(self.ctx, "rng", v))
+    t = property(lambda self: self.ctx.t, lambda self, v: setattr(self.ctx, "t", v))
+    memory = property(lambda self: self.ctx.memory, lambda self, v: setattr(self.ctx, "memory", v))
 
     @property
     def done(self) -> bool:
@@ -94,26 +103,28 @@ def start(problem, spec: LoopSpec, budget: int, seed: int, alpha0=None) -> LoopS
     avg = RunningAverage(m)
     if spec.average_includes_initial:
         avg.add(alpha)
-    return LoopState(ctx.proxy, ctx.reference, alpha, avg, ctx.rng, int(budget), int(seed),
-                     cost=problem.cost.as_dict(), memory=ctx.memory)
+    return LoopState(ctx, avg, int(budget), int(seed), cost=problem.cost.as_dict(), spec=spec)
 
 
 def _context(problem, spec, alpha, rng, seed):
-    proxy_lr = spec.proxy_lr
-    ref_lr = spec.ref_lr if spec.ref_lr is not None else proxy_lr
-    return LoopContext(problem, alpha, rng, seed, proxy_lr=proxy_lr, ref_lr=ref_lr,
-                       ref_val_weight=spec.ref_val_weight)
+    return _configure(LoopContext(problem, alpha, rng, seed), spec)
+
+
+def _configure(ctx: LoopContext, spec) -> LoopContext:
+    """The spec's step sizes on the context (constants of the run, not state: never saved)."""
+    ctx.proxy_lr = spec.proxy_lr
+    ctx.ref_lr = spec.ref_lr if spec.ref_lr is not None else spec.proxy_lr
+    ctx.ref_val_weight = spec.ref_val_weight
+    return ctx
 
 
 def advance(problem, spec: LoopSpec, st: LoopState, stop_after: int | None = None) -> LoopState:
     """Run alpha updates until the budget of proxy steps is used (or ``stop_after`` more updates)."""
     problem.cost.load(st.cost)
-    ctx = _context(problem, spec, st.alpha, st.rng, st.seed)
-    ctx.proxy, ctx.reference, ctx.t = st.proxy, st.reference, st.t
-    ctx.memory = st.memory
+    ctx = _configure(st.ctx, spec)
+    ctx.problem = problem
     done_now = 0
     while st.steps < st.budget and (stop_after is None or done_now < stop_after):
-        ctx.alpha = st.alpha
         used = spec.schedule.refresh(ctx)                                  # 1. reference
         dist = np.nan
         if ctx.reference is not None:
@@ -130,7 +141,6 @@ def advance(problem, spec: LoopSpec, st: LoopState, stop_after: int | None = Non
             scores = st.sig_ema
         st.alpha = spec.update(st.alpha, scores, ctx)  # 3. mixture step (a stateful rule reads ctx.memory)
         st.avg.add(st.alpha)
-        ctx.alpha = st.alpha
         rest = spec.schedule.episode - used if spec.probe_in_episode else spec.schedule.episode
         rest = max(0, min(rest, st.budget - st.steps - used))
         st.steps += used + rest
@@ -140,7 +150,6 @@ def advance(problem, spec: LoopSpec, st: LoopState, stop_after: int | None = Non
         if rest > 0:
             ctx.proxy = problem.step(ctx.proxy, st.alpha, rest, lr=spec.proxy_lr, rng=st.rng)
         st.t += 1
-        ctx.t = st.t
         done_now += 1
         log = st.log
         log["steps"].append(st.steps)
@@ -153,7 +162,6 @@ def advance(problem, spec: LoopSpec, st: LoopState, stop_after: int | None = Non
         for k, v in info.items():  # every signal's own diagnostics (DoGE's alignments, Aioli's A, ...)
             if not callable(v):
                 st.diagnostics.setdefault(k, []).append(np.array(v, dtype=np.float64))
-    st.proxy, st.reference = ctx.proxy, ctx.reference
     st.cost = problem.cost.as_dict()
     return st
 
@@ -245,7 +253,8 @@ def _load_state(problem, path) -> LoopState:
             log[k] = [int(x) for x in a]
         else:
             log[k] = [float(x) for x in a]
-    return LoopState(proxy, reference, arrays["alpha"].copy(), RunningAverage(m, meta["avg_count"], arrays["avg_mean"]),
-                     rng, meta["budget"], meta["seed"], t=meta["t"], steps=meta["steps"],
-                     sig_ema=arrays.get("sig_ema"), cost=meta["cost"], log=log, memory=sub("memory/"),
+    ctx = LoopContext(problem, arrays["alpha"].copy(), rng, meta["seed"])  # the step sizes: the spec's, at advance
+    ctx.proxy, ctx.reference, ctx.t, ctx.memory = proxy, reference, meta["t"], sub("memory/")
+    return LoopState(ctx, RunningAverage(m, meta["avg_count"], arrays["avg_mean"]), meta["budget"], meta["seed"],
+                     steps=meta["steps"], sig_ema=arrays.get("sig_ema"), cost=meta["cost"], log=log,
                      diagnostics={k: [row.copy() for row in v] for k, v in sub("diagnostics/").items()})

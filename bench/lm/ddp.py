@@ -16,6 +16,7 @@ import torch
 import torch.distributed as dist
 
 from tandem_ref.registry import get_method
+from tandem_ref.resume import drive
 
 from ..results import write_json
 from .build import lm_problem
@@ -40,7 +41,7 @@ def main(argv=None) -> int:
     os.makedirs(a.out, exist_ok=True)
     for name in a.method:
         method = get_method(name)
-        st = method.advance(problem, method.start(problem, a.budget, a.seed))
+        st = drive(method, problem, a.budget, a.seed)  # the one driver of a method run (tandem_ref.resume)
         trace = method.trace(problem, st)
         checksum = float(sum(p.double().sum() for p in st.proxy.params))
         write_json(Path(a.out) / f"rank{d.rank}-{name}.json",

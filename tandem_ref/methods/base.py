@@ -111,7 +111,10 @@ class Method:
         raise NotImplementedError
 
     def run(self, problem, budget: int, seed: int = 0) -> Trace:
-        return self.trace(problem, self.advance(problem, self.start(problem, budget, seed)))
+        """The whole run, through the one driver every method run goes through (tandem_ref.resume)."""
+        from ..resume import drive
+
+        return self.trace(problem, drive(self, problem, budget, seed))
 
     def __repr__(self):
         return f"{self.name}({', '.join(f'{k}={v!r}' for k, v in self.params.items())})"
@@ -168,13 +171,19 @@ class OnlineMethod(Method):
         raise NotImplementedError
 
     def start(self, problem, budget: int, seed: int = 0, alpha0=None) -> LoopState:
-        return loop.start(problem, self.spec(problem), budget, seed, alpha0)
+        return loop.start(problem, self.spec(problem), budget, seed, alpha0)  # the state keeps its spec
+
+    def _spec_of(self, problem, state: LoopState) -> LoopSpec:
+        """The run's spec, built once: at ``start``, or for a state loaded from a file at its first use."""
+        if state.spec is None:
+            state.spec = self.spec(problem)
+        return state.spec
 
     def advance(self, problem, state: LoopState, stop_after: int | None = None) -> LoopState:
-        return loop.advance(problem, self.spec(problem), state, stop_after)
+        return loop.advance(problem, self._spec_of(problem, state), state, stop_after)
 
     def trace(self, problem, state: LoopState) -> Trace:
-        return loop.trace_of(state, self.spec(problem), self.name, dict(self.params), problem.domains)
+        return loop.trace_of(state, self._spec_of(problem, state), self.name, dict(self.params), problem.domains)
 
     def save(self, problem, state: LoopState, path) -> None:
         loop.save_state(problem, state, path)
@@ -183,4 +192,6 @@ class OnlineMethod(Method):
         return loop.load_state(problem, path)
 
     def run(self, problem, budget: int, seed: int = 0, alpha0=None) -> Trace:
+        if alpha0 is None:
+            return super().run(problem, budget, seed)
         return self.trace(problem, self.advance(problem, self.start(problem, budget, seed, alpha0)))
