@@ -110,12 +110,14 @@ def _others(shares: dict, n: int) -> str:
 
 
 def test_mfu(benchmark, record_ratio, record_section):
+    from bench.lm.build import onednn_bf16_allowed
+
     torch.set_num_threads(1)
     peak = {"float32": matmul_peak(torch.float32), "bf16": matmul_peak(torch.bfloat16)}
     rows, mfu, shares = [], {}, {}
     for size in MFU_SIZES:
         t = {}
-        for dtype in ("float32", "bf16"):
+        for dtype in ("float32", "bf16") if onednn_bf16_allowed() else ("float32",):
             p = problem(4, model=size, dtype=dtype)
             a = np.full(4, 0.25)
             st = p.step(p.init_state(0), a, 1)
@@ -125,9 +127,12 @@ def test_mfu(benchmark, record_ratio, record_section):
         tokens = p.batch_size * p.data.seq_len
         flops = {k: 6.0 * p.trainer.n_params * tokens / v for k, v in t.items()}
         mfu[size] = flops["float32"] / peak["float32"]
-        rows.append(f"| {size} ({p.trainer.n_params / 1e6:.2f}M) | {tokens / t['float32']:,.0f} | "
-                    f"{mfu[size]:.1%} | {tokens / t['bf16']:,.0f} | {flops['bf16'] / peak['bf16']:.1%} | "
-                    f"{flops['bf16'] / peak['float32']:.1%} | {t['float32'] / t['bf16']:.2f} |")
+        bf = ["– (oneDNN capped at AVX2 by the pin)"] + ["–"] * 3
+        if "bf16" in t:
+            bf = [f"{tokens / t['bf16']:,.0f}", f"{flops['bf16'] / peak['bf16']:.1%}",
+                  f"{flops['bf16'] / peak['float32']:.1%}", f"{t['float32'] / t['bf16']:.2f}"]
+        rows.append(f"| {size} ({p.trainer.n_params / 1e6:.2f}M) | {tokens / t['float32']:,.0f} | {mfu[size]:.1%} | "
+                    + " | ".join(bf) + " |")
     benchmark.pedantic(lambda: None, rounds=1, iterations=1)
     record_section("Model FLOPs utilisation on this CPU (one thread, 16 x 64 tokens, AdamW step)",
                    f"Peaks measured in the same run (2048 x 2048 matmul): float32 {peak['float32'] / 1e12:.3f} "
@@ -226,14 +231,17 @@ def test_bf16_auto(benchmark, record_ratio):
     does (20m on these CPUs), its loss curve must agree with float32's within the seed-to-seed spread:
     the largest gap between the bf16 and float32 curves of one seed (same initialisation and batches)
     against the largest gap between the float32 curves of two seeds, over 8 steps."""
-    from bench.lm.build import auto_dtype
+    from bench.lm.build import auto_dtype, onednn_bf16_allowed
 
     torch.set_num_threads(1)
     chosen = {size: auto_dtype(size, 64, "cpu") for size in MFU_SIZES}
     a = np.full(4, 0.25)
+    # under the harness's kernel pin oneDNN has no bf16 units (auto picks float32 everywhere) and bf16 is
+    # emulated, 25x slower at 20m: the numerics check then runs at the tiny size (the same rounding)
+    size = "20m" if onednn_bf16_allowed() else "tiny"
 
     def curve(dtype, seed):
-        p = problem(4, model="20m", dtype=dtype)
+        p = problem(4, model=size, dtype=dtype)
         st, out, t = p.init_state(seed), [], 0.0
         for _ in range(4):
             t0 = time.perf_counter()
@@ -245,8 +253,8 @@ def test_bf16_auto(benchmark, record_ratio):
     benchmark.pedantic(lambda: None, rounds=1, iterations=1)
     (f0, t32), (b0, t16), (f1, _) = curve("float32", 0), curve("bf16", 0), curve("float32", 1)
     gap, spread = float(np.abs(b0 - f0).max()), float(np.abs(f1 - f0).max())
-    record_ratio("bf16_vs_fp32_loss_curve_20m", gap / spread, target=1.0, gated=False,
-                 note=f"auto picks {', '.join(f'{k} {v}' for k, v in chosen.items())}; at 20m bf16 ran "
+    record_ratio("bf16_vs_fp32_loss_curve", gap / spread, target=1.0, gated=False,
+                 note=f"auto picks {', '.join(f'{k} {v}' for k, v in chosen.items())}; at {size} bf16 ran "
                       f"{t32 / t16:.2f}x float32's speed; largest loss gap bf16 - fp32 {gap:.4f} nats against "
                       f"{spread:.4f} between two seeds (8 steps, 16 x 64 tokens)")
 
