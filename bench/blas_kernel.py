@@ -21,8 +21,9 @@ all three for the AVX2 path every x86-64 CPU with AVX2 and FMA shares (``ATEN_CP
 ``ONEDNN_MAX_CPU_ISA=AVX2``, ``MKL_CBWR=AVX2``: MKL's conditional numerical reproducibility mode,
 the same results on any CPU that has the branch). Each is read when torch loads, so it is set
 before; a variable the user set is left as it is (``bench.provenance.kernel_path`` records all three).
-Its cost, measured on the Intel machine in one thread: the 0.12M model 19% fewer tokens per second
-(MKL's reproducible branch most of it), the 0.48M model 25% (results/perf/summary.md). Capping
+Its cost, measured on the Intel machine in one thread (tox -e bench, results/perf/summary.md): the
+0.12M model trains at 0.78 of the machine's own kernels' tokens per second, the 0.48M model 0.76, the
+19M model 0.69 (MKL's reproducible branch is most of it). Capping
 oneDNN at AVX2 also turns off the AMX bf16 units, so ``dtype = "auto"`` keeps float32 on the CPU
 unless the user lifts the cap (bench.lm.build.auto_dtype).
 
@@ -81,6 +82,14 @@ def loaded() -> list[str]:
     from threadpoolctl import threadpool_info
 
     return [str(i.get("architecture", "")) for i in threadpool_info() if i.get("internal_api") == "openblas"]
+
+
+def native_torch_kernels() -> dict:
+    """The machine's own path for torch's three libraries, as explicit settings (so the pin leaves
+    them alone): ATen's AVX-512 where the CPU has it, oneDNN unrestricted, MKL's automatic branch. What
+    the kernel-pin tests and the pin's cost benchmark compare the pin against."""
+    return {"ATEN_CPU_CAPABILITY": "avx512" if "avx512f" in x86_flags() else "avx2", "ONEDNN_MAX_CPU_ISA": "ALL",
+            "MKL_CBWR": "AUTO"}
 
 
 def pin_torch(environ=os.environ) -> dict:

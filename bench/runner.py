@@ -25,7 +25,7 @@ from . import results
 from .cells import Cell, key_of
 from .compute import Planned, _compute_in_worker, compute, config_of
 from .progress import Progress
-from .provenance import provenance
+from .provenance import design_commit, provenance
 from .suites import Suite, expand, folder
 
 
@@ -154,8 +154,6 @@ def write_run_record(suite_dir: Path, profile: str, jobs: int, wall_s: float, co
     every cell was computed by this sweep, so ``wall_s`` is the time of the whole profile's suite;
     ``cell_seconds``: the sum of the cells' own times (a fresh run's time is about that / jobs);
     ``design_commit``: the commit that last changed the suite file (bench.provenance.design_commit)."""
-    from .provenance import design_commit
-
     cells = df.drop_duplicates("key") if len(df) else df
     results.write_json(suite_dir / "run.json", {
         "profile": profile, "jobs": jobs, "wall_s": round(wall_s, 1), "computed": computed, "cells": len(cells),
@@ -170,11 +168,11 @@ def run_cells(todo: list[Planned], cells_dir: Path, jobs: int = 1, bar: Progress
     stored atomically."""
     if bar is None:
         bar = Progress(len(todo), "cells", stream=None if progress else open(os.devnull, "w"))
-    if pool is None and (jobs == 1 or len(todo) <= 1):
+    if pool is not None:
+        _parallel(todo, cells_dir, pool, bar)
+    elif jobs == 1 or len(todo) <= 1:
         for p in todo:
             bar.update(failed=compute(p, cells_dir)["status"] == "failed")
-    elif pool is not None:
-        _parallel(todo, cells_dir, pool, bar)
     else:
         with worker_pool(jobs) as own:
             _parallel(todo, cells_dir, own, bar)

@@ -11,7 +11,6 @@ returned mixture (the paper's Stage Two) and records per-domain and average test
 
 from __future__ import annotations
 
-import importlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +18,7 @@ from typing import Callable
 
 import numpy as np
 
-from tandem_ref.names import Registry
+from tandem_ref.names import Registry, resolve
 
 from .results import write_json
 from .versions import code_version
@@ -90,11 +89,7 @@ class Scorer:
     depends_on: tuple | str = ()
 
     def build(self, problem, cache=None):
-        make = self.make
-        if isinstance(make, str):
-            module, attr = make.split(":")
-            make = getattr(importlib.import_module(module), attr)
-        return make(problem, cache)
+        return resolve(self.make)(problem, cache)
 
     @property
     def version(self) -> str:

@@ -1,5 +1,5 @@
-"""The columns of a claim row and the Markdown table every report writes (shared by bench.report
-and bench.lm, which sit side by side: neither imports the other's package for these)."""
+"""The columns of a claim row and the Markdown table every report writes (shared by bench.report and
+bench.evidence: the report reads the evidence, and the evidence never imports the report's package)."""
 
 from __future__ import annotations
 

@@ -140,7 +140,6 @@ class FitMethod:
     name: str
     defaults: dict = {}
     uses_prior = True
-    needs_folds = False  # True where the fit itself chooses something by cross-validation
 
     def check(self, p: dict, folds: int) -> None:
         """Combinations of parameters and folds the method cannot fit with."""

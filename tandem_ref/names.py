@@ -13,6 +13,15 @@ import importlib
 from .errors import unknown
 
 
+def resolve(target):
+    """``target`` itself, or for a ``"module:attr"`` string the attribute, imported now (the lazy entries
+    of every registry: methods, scorers, figure kinds...)."""
+    if isinstance(target, str):
+        module, attr = target.split(":")
+        return getattr(importlib.import_module(module), attr)
+    return target
+
+
 class Registry(dict):
     def __init__(self, kind: str, entries=()):
         super().__init__(entries)
@@ -28,9 +37,5 @@ class Registry(dict):
         """The thing registered under ``name`` (a "module:attr" entry imported now)."""
         if name not in self:
             raise unknown(self.kind, name, self)
-        target = self[name]
-        if isinstance(target, str):
-            module, attr = target.split(":")
-            return getattr(importlib.import_module(module), attr)
-        return target
+        return resolve(self[name])
 

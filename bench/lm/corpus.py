@@ -199,8 +199,9 @@ _HOLDS_STATEMENTS = (ast.stmt, ast.excepthandler, ast.match_case)
 def _statements_bfs(tree):
     """``ast.walk`` (breadth first) restricted to statements and the clauses holding them, in the same
     order: a documented node's ancestors are all of these kinds, so it sits at the same depth and its
-    siblings keep their order. Skipping the expression nodes (nine in ten) makes the embedded corpus's
-    docstrings domain 2x faster to build, with the same bytes (tests/lm/test_corpus.py)."""
+    siblings keep their order. Skipping the expression nodes (nine in ten) builds the embedded corpus's
+    docstrings domain in 2.2 s instead of 2.8 (parsing is the rest), with the same bytes
+    (tests/lm/test_corpus.py)."""
     todo = deque([tree])
     while todo:
         node = todo.popleft()

@@ -4,7 +4,7 @@ each measurement is a fresh process:
 
     python -m bench.perf.kernel_cost SIZE DTYPE STEPS     (prints one JSON line)
 
-``test_lm_bench.test_kernel_pin_cost`` runs it with the harness's pin and with the machine's own
+``test_kernel_bench.test_kernel_pin_cost`` runs it with the harness's pin and with the machine's own
 path (ATen AVX-512 where the CPU has it, oneDNN and MKL unrestricted), interleaved, best of rounds.
 """
 
@@ -16,15 +16,6 @@ import sys
 import time
 
 import bench  # noqa: F401  first: the pin (or the caller's explicit settings) before torch loads
-
-NATIVE = {"ATEN_CPU_CAPABILITY": "avx512", "ONEDNN_MAX_CPU_ISA": "ALL", "MKL_CBWR": "AUTO"}
-
-
-def native_env() -> dict:
-    """The machine's own path as explicit settings (so the pin leaves them alone)."""
-    from bench.blas_kernel import x86_flags
-
-    return {**NATIVE, "ATEN_CPU_CAPABILITY": "avx512" if "avx512f" in x86_flags() else "avx2"}
 
 
 def main(argv=None) -> int:

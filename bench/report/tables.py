@@ -100,8 +100,8 @@ def claims_rows(data: list[SuiteData]) -> list[list[str]]:
         t = sd.table
         if not len(t) or "claim" not in t:
             continue
+        at = commits(sd.run)
         for _, r in t[t["kind"] == "claim"].iterrows():
-            at = commits(sd.run)
             if r["status"] != "ok":
                 rows.append(["", str(r["claim_name"]), "", "", "", "", f"not computed: {r['reason']}",
                              at["declared at"], at["computed at"]])

@@ -8,14 +8,13 @@ and the key, and is a BadInput (exit 2 before anything is written). The format: 
 
 from __future__ import annotations
 
-import importlib
 import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from tandem_ref.errors import BadInput
-from tandem_ref.names import Registry
+from tandem_ref.names import Registry, resolve
 
 # every profile, with what it is for (the CLI's --help is built from this)
 PROFILE_HELP = {"quick": "smoke runs of every suite on a 2-core CPU (the main job, minutes)",
@@ -35,8 +34,7 @@ class FigureKind:
     requires: tuple = ()
 
     def function(self):
-        module, attr = self.draw.split(":")
-        return getattr(importlib.import_module(module), attr)
+        return resolve(self.draw)
 
 
 # every figure kind, the one list (bench.report.figures draws from it)

@@ -22,6 +22,7 @@ import numpy as np
 from .. import loop
 from ..errors import BadInput, require_int
 from ..loop import LoopSpec, LoopState
+from ..resume import drive
 from ..trace import Trace
 
 
@@ -112,8 +113,6 @@ class Method:
 
     def run(self, problem, budget: int, seed: int = 0) -> Trace:
         """The whole run, through the one driver every method run goes through (tandem_ref.resume)."""
-        from ..resume import drive
-
         return self.trace(problem, drive(self, problem, budget, seed))
 
     def __repr__(self):

@@ -38,7 +38,7 @@ from .base import OnlineMethod
 
 def tandem_schedules() -> list[str]:
     """The schedules TANDEM runs with: its own and its ablations (``tandem = True`` in the registry)."""
-    return [k for k, cls in SCHEDULES.items() if getattr(cls, "tandem", False)]
+    return [k for k in SCHEDULES if SCHEDULES.load(k).tandem]
 
 
 class Tandem(OnlineMethod):

@@ -50,9 +50,9 @@ def test_verdicts_and_printed_numbers_survive_another_kernel_path(tmp_path, what
             text = text.replace(a, b)
         suite = tmp_path / "lm-restricted.toml"
         suite.write_text(text)
-        native = "avx512" if "avx512f" in blas_kernel.x86_flags() else "avx2"
-        args, other = [str(suite), "--profile", "lm", "--jobs", "2"], {
-            "ATEN_CPU_CAPABILITY": native, "ONEDNN_MAX_CPU_ISA": "ALL", "MKL_CBWR": "AUTO"}
+        other = blas_kernel.native_torch_kernels()
+        native = other["ATEN_CPU_CAPABILITY"]
+        args = [str(suite), "--profile", "lm", "--jobs", "2"]
     else:
         kernel = "SkylakeX" if "avx512f" in blas_kernel.x86_flags() else "Sandybridge"
         args, other = ["claims", "--profile", "quick", "--jobs", "2"], {"OPENBLAS_CORETYPE": kernel}

@@ -23,7 +23,7 @@ from bench import blas_kernel
 ROOT = Path(__file__).resolve().parents[2]
 PIN = blas_kernel.TORCH_KERNELS
 # each library on this machine's own path (explicit settings, so the pin leaves them alone)
-NATIVE = {"ATEN_CPU_CAPABILITY": "avx512", "ONEDNN_MAX_CPU_ISA": "ALL", "MKL_CBWR": "AUTO"}
+NATIVE = blas_kernel.native_torch_kernels()
 MODULES = {"json": ["json/__init__.py", "json/decoder.py", "json/encoder.py", "json/scanner.py"],
            "config": ["csv.py", "configparser.py", "netrc.py"], "text": ["textwrap.py", "shlex.py", "string.py"]}
 
