@@ -214,6 +214,9 @@ def test_claim_rows_say_when_their_design_was_declared_and_their_results_compute
     assert all(r[7] == "aaaaaaa (changed after results were seen; first design 83ebde0)" for r in final)
     assert all(r[7] == "83ebde0" for r in first)
     assert all("(n=10," in r[5] for r in final) and all("(n=6," in r[5] for r in first)
+    # the first design's rows are the analysis of the first 6 seeds (0-5), not of any 6
+    by_hand = verdicts.claim_rows("lm-multistage@lm", t[t["seed"] < 6], None, {"profile": "lm", "report": {}})
+    assert [r[5:7] for r in first] == [r[5:7] for r in by_hand]
     assert not any("declared 3.4%" in r[6] for r in first)  # the effect was declared after the first run
     plain = SuiteData("lm-restricted@lm", {"profile": "lm"}, _table({"tandem": -0.08, "natural": 0.0}, 0.005), [], {})
     assert all(r[7:] == ["–", "–"] and "first design" not in r[2] for r in verdicts.claims([plain]))
