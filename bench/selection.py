@@ -8,6 +8,15 @@ step size); without it, under "<label>#<rank>" (the best points of a fixed-mixtu
 choice is a pure function of the stored source cells (ties broken by the grid point's canonical
 text), made by the runner once every source cell is stored, and made again, identically, by the
 report, which prints the grid, the chosen values and their tuning cost.
+
+Two more forms, for a model-size ladder (one problem label per size):
+
+- ``per = "problem"``: the choice is made within each problem label of the source study, and each
+  chosen configuration runs only on the problem it was chosen on (a step size tuned at every size).
+- ``mixture = "<method label>"`` with ``from = "<problem label>"`` and ``on = "<problem label>"``
+  (and ``as``): the mixture that method learned on ``from`` (its final alpha, the mean over the
+  source study's seeds there) is trained as a fixed mixture on ``on`` only (transfer across scale,
+  claim LM-6). The weights are a pure function of the stored cells, so the key is too.
 """
 
 from __future__ import annotations
@@ -17,7 +26,7 @@ import math
 
 from tandem_ref.errors import BadInput
 
-SELECT_KEYS = {"study", "by", "top", "as"}
+SELECT_KEYS = {"study", "by", "top", "as", "per", "mixture", "from", "on"}
 
 
 def check(where: str, select, study_names: list[str]) -> list[dict]:
@@ -31,13 +40,26 @@ def check(where: str, select, study_names: list[str]) -> list[dict]:
             raise BadInput(f"{where}: 'select' entries are tables with keys {', '.join(sorted(SELECT_KEYS))} "
                            f"('study' required), got {s!r}")
         if s["study"] not in study_names:
-            raise BadInput(f"{where}: select study {s['study']!r} is not a study of the suite that selects nothing")
+            raise BadInput(f"{where}: select study {s['study']!r} is not a study of the suite that selects nothing "
+                           "or a selecting study declared before it")
         top = s.get("top", 1)
         if not isinstance(top, int) or isinstance(top, bool) or top < 1:
             raise BadInput(f"{where}: select 'top' must be a positive integer, got {top!r}")
         if "as" in s and top != 1:
             raise BadInput(f"{where}: select 'as' names one method: it needs top = 1")
-        out.append({"study": s["study"], "by": str(s.get("by", "val_avg_loss")), "top": top, "as": s.get("as")})
+        per = s.get("per")
+        if per not in (None, "problem"):
+            raise BadInput(f"{where}: select 'per' must be \"problem\", got {per!r}")
+        mixture = s.get("mixture")
+        if mixture is not None:
+            if not (isinstance(mixture, str) and isinstance(s.get("from"), str) and isinstance(s.get("on"), str)
+                    and isinstance(s.get("as"), str)):
+                raise BadInput(f"{where}: select 'mixture' (a method label) needs 'from' and 'on' (problem labels) "
+                               f"and 'as' (the label it runs under), got {s!r}")
+        elif "from" in s or "on" in s:
+            raise BadInput(f"{where}: select 'from' and 'on' belong to a 'mixture' entry, got {s!r}")
+        out.append({"study": s["study"], "by": str(s.get("by", "val_avg_loss")), "top": top, "as": s.get("as"),
+                    "per": per, "mixture": mixture, "from": s.get("from"), "on": s.get("on")})
     return out
 
 
@@ -61,10 +83,32 @@ def rank(candidates, by: str) -> list[tuple[float, str, dict, dict]]:
     return [(m, label, cell, grid) for m, label, _, cell, grid in scored]
 
 
-def chosen(spec: dict, candidates) -> list[tuple[str, str, dict]]:
-    """The (label, method registry name, method params) entries a select spec adds to its study."""
+def chosen(spec: dict, candidates) -> list[tuple[str, str, dict, str | None]]:
+    """The (label, method registry name, method params, problem label or None) entries a select spec
+    adds to its study; a problem label restricts the entry to that problem."""
+    if spec.get("mixture"):
+        return [_transferred(spec, candidates)]
+    groups = {}
+    for c in candidates:  # per problem: one ranking per problem label, in the order they come
+        groups.setdefault(c[1].get("problem_label") if spec.get("per") else None, []).append(c)
     out = []
-    for r, (_, label, cell, _) in enumerate(rank(candidates, spec["by"])[:spec["top"]]):
-        name = spec["as"] or f"{label}#{r + 1}"
-        out.append((name, cell["method"], dict(cell["method_params"])))
+    for problem, group in groups.items():
+        for r, (_, label, cell, _) in enumerate(rank(group, spec["by"])[:spec["top"]]):
+            name = spec["as"] or f"{label}#{r + 1}"
+            out.append((name, cell["method"], dict(cell["method_params"]), problem))
     return out
+
+
+def _transferred(spec: dict, candidates) -> tuple[str, str, dict, str]:
+    """A mixture learned on one problem, as a fixed mixture on another: the mean of the method's final
+    alpha over the source study's seeds on ``from`` (domains in the problem's order)."""
+    rows = [(cell, row) for cell, labels, row in candidates
+            if labels.get("method_label") == spec["mixture"] and labels.get("problem_label") == spec["from"]]
+    if not rows:
+        raise BadInput(f"select mixture {spec['mixture']!r} from {spec['from']!r}: study {spec['study']!r} "
+                       f"has no finished cell of that method on that problem")
+    domains = list(rows[0][0]["problem_params"]["domains"])
+    alphas = [[float(row[f"alpha.{d}"]) for d in domains] for _, row in sorted(rows, key=lambda t: t[0]["seed"])]
+    mean = [sum(a[i] for a in alphas) / len(alphas) for i in range(len(domains))]
+    total = sum(mean)
+    return spec["as"], "fixed", {"weights": [round(w / total, 12) for w in mean]}, spec["on"]

@@ -40,6 +40,7 @@ SIZES = {
     "micro": (2, 2, 48),     # ~0.07M: unit tests
     "tiny": (2, 4, 64),      # ~0.12M: the LM suites' quick profile
     "small": (4, 4, 96),     # ~0.48M: DESIGN.md's measured CPU model
+    "2.5m": (4, 4, 224),     # ~2.5M: the top of the CPU scale ladder (34x micro; bench/suites/scale-*.toml)
     "20m": (6, 8, 512),      # ~19M
     "85m": (12, 12, 768),    # ~85M (GPT-2 small without its 50k vocabulary)
     "160m": (12, 16, 1024),  # ~151M

@@ -125,20 +125,27 @@ def _run_cells(suite: Suite, study: Study, where: str, extra=()) -> list[Cell]:
 
     # "*" means every controlled family (not the LM)
     problems = _labels(study.problems, suite.problems, family_names, "problem", where)
-    methods = (_labels(study.methods, suite.methods, default_method_names, "method", where)
-               if study.methods else []) + list(extra)
+    # (label, name, params, problem label or None): a selected entry may run on one problem only
+    methods = [(*m, None) for m in (_labels(study.methods, suite.methods, default_method_names, "method", where)
+                                    if study.methods else [])] + [tuple(e) for e in extra]
     if not methods:
         raise BadInput(f"{where}: 'methods' must be \"*\", a name or a non-empty list of names")
     exclude = study.exclude_methods
-    if not isinstance(exclude, list) or not all(m in {label for label, _, _ in methods} for m in exclude):
+    if not isinstance(exclude, list) or not all(m in {m[0] for m in methods} for m in exclude):
         raise BadInput(f"{where}: 'exclude_methods' must list methods of the study, got {exclude!r}")
     methods = [m for m in methods if m[0] not in exclude]
+    only = [m for m in methods if m[3] is not None and m[3] not in {label for label, _, _ in problems}]
+    if only:
+        raise BadInput(f"{where}: selected method {only[0][0]!r} runs on problem {only[0][3]!r}, "
+                       f"which is not a problem of the study")
     seeds = _seeds(study.seeds, where)
     exact = set(family_names())
     cells = []
     for combo in _grid(study.params, study.cases, where):
         # methods innermost: the cells of one problem instance run one after another (its optimum is cached)
-        for (plabel, pname, pparams), seed, (mlabel, mname, mparams) in itertools.product(problems, seeds, methods):
+        for (plabel, pname, pparams), seed, (mlabel, mname, mparams, mon) in itertools.product(problems, seeds, methods):
+            if mon is not None and mon != plabel:
+                continue
             pp = {**pparams, **{k.removeprefix("problem."): v for k, v in combo.items() if k.startswith("problem.")}}
             mp = {**mparams, **{k.removeprefix("method."): v for k, v in combo.items() if k.startswith("method.")}}
             labels = {"study": study.name, "problem_label": plabel, "method_label": mlabel, "grid": dict(combo)}

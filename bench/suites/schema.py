@@ -21,6 +21,8 @@ PROFILE_HELP = {"quick": "smoke runs of every suite on a 2-core CPU (the main jo
                 "full": "larger grids, more seeds and longer budgets on a CPU (hours)",
                 "lm": "the deciding small-LM runs: tuning, a grid of fixed mixtures, 8-10 paired seeds "
                       "(90 min, 2 cores)",
+                "scale": "the CPU model-size ladder (0.07M-2.5M): LM-1 and LM-2 per size, rank agreement across "
+                         "sizes, transfer LM-6, efficiency LM-7 (90 min, 2 cores)",
                 "gpu": "the LM ladder on a GPU (cuda, bf16)"}
 PROFILES = tuple(PROFILE_HELP)
 
@@ -198,7 +200,10 @@ def _study(where: str, i: int, s, studies: list, suite: str) -> StudySpec:
     only = s.get("profiles", PROFILES)
     if not isinstance(only, list | tuple) or not all(p in PROFILES for p in only):
         raise BadInput(f"{here}: 'profiles' must be a list drawn from {', '.join(PROFILES)}")
-    sources = [x.get("name") for x in studies if x is not s and not _selects_raw(x)]
+    # a source is any study that selects nothing, or a selecting one declared earlier (planned in an
+    # earlier round: the transfer of a mixture a tuned method learned), never itself: no cycle
+    mine = next(j for j, x in enumerate(studies) if x is s)
+    sources = [x.get("name") for j, x in enumerate(studies) if j != mine and (j < mine or not _selects_raw(x))]
     for p in [None, *PROFILES]:
         check_select(here, (s if p is None else s.get(p, {})).get("select"), sources)
     for p in PROFILES:
@@ -218,12 +223,13 @@ def _selects_raw(s) -> bool:
 def _report(where: str, d: dict) -> Report:
     report = d.get("report", {})
     metrics = report.get("metrics", []) if isinstance(report, dict) else None
-    if not isinstance(report, dict) or set(report) - {"metrics", "margin", "effect"} or not (
+    if not isinstance(report, dict) or set(report) - {"metrics", "margin", "effect", "keep"} or not (
             isinstance(metrics, list) and all(isinstance(m, str) for m in metrics)):
         raise BadInput(f"{where}: [report] takes 'metrics' (a list of column names for the summary table), "
-                       "'margin' (an equivalence margin) and 'effect' (the smallest effect of interest)")
-    for key in ("margin", "effect"):  # relative to uniform's loss, declared before the run
-        v = report.get(key, 0.01)
+                       "'margin' (an equivalence margin), 'effect' (the smallest effect of interest) and 'keep' "
+                       "(the share of the target-size gain a transferred mixture must keep, claim LM-6)")
+    for key in ("margin", "effect", "keep"):  # relative sizes, declared before the run
+        v = report.get(key, 0.5 if key == "keep" else 0.01)
         if not (isinstance(v, float | int) and not isinstance(v, bool) and 0 < v < 1):
             raise BadInput(f"{where}: [report] {key!r} must be a relative size in (0, 1), got {v!r}")
     return Report(tuple(metrics), float(report.get("margin", 0.01)), float(report.get("effect", 0.01)), dict(report))

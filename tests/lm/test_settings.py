@@ -113,8 +113,19 @@ def test_lm_suites_plan_every_cell(name):
     from bench.runner import plan
     from bench.suites import load
 
+    suite = load(name)
+    if "scale" in suite.profiles:  # a model-size ladder: its tuning and grid planned at every size
+        from bench.lm.model import GPT, config
+
+        cells = plan(suite, "scale")
+        sizes = {c.cell.problem_params["model"] for c in cells}
+        counts = sorted(GPT(config(s, seq_len=64)).n_params() for s in sizes)
+        assert len(sizes) >= 4 and counts[-1] / counts[0] >= 32  # issue 22: four sizes spanning 32x
+        assert {c.cell.method for c in cells} >= {"tandem", "fixed"}
+        assert all(c.cell.score == "lm-target" for c in cells) and len({c.key for c in cells}) == len(cells)
+        return
     for profile in ("quick", "full"):
-        cells = plan(load(name), profile)
+        cells = plan(suite, profile)
         methods = {c.cell.method for c in cells}
         assert {"uniform", "natural", "doremi", "doge", "tandem"} <= methods
         seeds = {c.cell.seed for c in cells}
