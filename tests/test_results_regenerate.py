@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.report.markdown import DIGEST_END, DIGEST_START, LM_END, LM_START
+from bench.report.markdown import DIGEST_END, DIGEST_START, LM_END, LM_START, SCALE_END, SCALE_START
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "results"
@@ -27,6 +27,10 @@ def regenerated(tmp_path_factory):
         for name in ("manifest.json", "results.parquet", "results.csv", "run.json"):
             if (manifest.parent / name).exists():
                 shutil.copy(manifest.parent / name, d / name)
+    stored = RESULTS / "tables" / "regmix_agreement.json"  # RegMix's statistics, where ../shared is absent
+    if stored.exists():
+        (out / "tables").mkdir()
+        shutil.copy(stored, out / "tables" / stored.name)
     readme = out / "README.md"
     shutil.copy(ROOT / "README.md", readme)
     proc = subprocess.run([sys.executable, "-m", "bench.cli", "report", "--out", str(out), "--readme", str(readme)],
@@ -35,7 +39,7 @@ def regenerated(tmp_path_factory):
     return out
 
 
-@pytest.mark.parametrize("table", ["claims.md", "claims_digest.md", "lm_paper.md"])
+@pytest.mark.parametrize("table", ["claims.md", "claims_digest.md", "lm_paper.md", "ladder.md"])
 def test_committed_tables_are_what_report_regenerates(regenerated, table):
     committed = RESULTS / "tables" / table
     assert committed.exists(), f"results/tables/{table} is not committed"
@@ -45,6 +49,6 @@ def test_committed_tables_are_what_report_regenerates(regenerated, table):
 
 def test_readme_blocks_are_what_report_regenerates(regenerated):
     new, old = (regenerated / "README.md").read_text(), (ROOT / "README.md").read_text()
-    for start, end in ((DIGEST_START, DIGEST_END), (LM_START, LM_END)):
+    for start, end in ((DIGEST_START, DIGEST_END), (LM_START, LM_END), (SCALE_START, SCALE_END)):
         assert _block(new, start, end) == _block(old, start, end), \
             "run: tandem-bench report --out results --readme README.md"

@@ -23,8 +23,10 @@ def run(args) -> int:
                            "the README was left as it was)")
         paper = args.out / "tables" / "lm_paper.md"
         perf = args.out / "perf" / "summary.md"
+        scale = args.out / "tables" / "ladder.md"
         update_readme(args.readme, digest.read_text(), paper.read_text() if paper.is_file() else None,
-                      perf_table(perf.read_text()) if perf.is_file() else None)
+                      perf_table(perf.read_text()) if perf.is_file() else None,
+                      scale.read_text() if scale.is_file() else None)
         print(args.readme)
     return 0
 

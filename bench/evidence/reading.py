@@ -12,6 +12,7 @@ from .claims import claim_of
 
 BASELINE = "uniform"
 DECIDING = "lm"  # the profile whose rows decide the LM claims
+DECIDING_PROFILES = (DECIDING, "scale")  # and the model-size ladder's, which decides them per size
 
 
 def lm_final(table: pd.DataFrame) -> pd.DataFrame:

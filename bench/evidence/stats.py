@@ -77,6 +77,8 @@ def mde(sd: float, n: int, alpha: float = 1 - LEVEL, power: float = POWER) -> fl
     hi = 2.0
     while gap(hi) < 0:  # bracket the root (nct's numerics fail far out, so never start there)
         hi *= 2
+    if not math.isfinite(gap(hi)):  # at 1-2 degrees of freedom nct fails before the root: not determined
+        return math.nan
     nc = optimize.brentq(gap, 0.0, hi, xtol=1e-12)
     return float(nc * sd / math.sqrt(n))
 

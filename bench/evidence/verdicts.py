@@ -38,6 +38,7 @@ from .convergence import convergence, steps_to  # noqa: F401  (LM-5; re-exported
 from .reading import (  # noqa: F401  (re-exported)
     BASELINE,
     DECIDING,
+    DECIDING_PROFILES,
     lm_final,
     loss_column,
     paired,
@@ -81,7 +82,9 @@ def _superiority_row(ident, text, setting, col, d, scale, paper, smoke, whose="t
     while places < 4 and p.n > 1 and any(b != 0 and round(b, places) == 0 for b in (p.low, p.high)):
         places += 1  # a bound that decides the verdict is never printed as 0
     measured = stats.fmt_interval(p.mean, p.low, p.high, places) + f" (n={p.n}, {_rel(p, scale)})"
-    if verdict == "inconclusive" and p.n > 1:
+    if verdict == "inconclusive" and p.n > 1 and not math.isfinite(p.mde):
+        verdict += f" (MDE not determined at n={p.n})"
+    elif verdict == "inconclusive" and p.n > 1:
         mde_rel = p.mde / scale if scale else math.nan
         cmp = ("" if paper is None else f" {'<' if mde_rel < abs(paper) else '≥'} {whose} {100 * abs(paper):.1f}%")
         verdict += f" (MDE {stats.fmt(p.mde, places + 1)} nats = {100 * mde_rel:.2f}%{cmp})"
@@ -98,10 +101,10 @@ def _margin(manifest: dict) -> float:
     return float((manifest or {}).get("report", {}).get("margin", 0.01))
 
 
-def effect_of_interest(suite: str, manifest: dict | None) -> tuple[float | None, str]:
+def effect_of_interest(suite: str, manifest: dict | None, claim: LMClaim | None = None) -> tuple[float | None, str]:
     """The effect an inconclusive row's MDE is held against: the paper's, or where the paper gives
     none the smallest effect of interest the suite file declares before the run (``[report] effect``)."""
-    claim = claim_of(suite)
+    claim = claim or claim_of(suite)
     if claim is not None and claim.paper is not None:
         return claim.paper, "the paper's"
     declared = (manifest or {}).get("report", {}).get("effect")
@@ -109,17 +112,20 @@ def effect_of_interest(suite: str, manifest: dict | None) -> tuple[float | None,
 
 
 def claim_rows(name: str, table: pd.DataFrame, target: str | None = None,
-               manifest: dict | None = None) -> list[list[str]]:
-    """The verdict rows of one LM suite (see the module docstring)."""
-    suite, claim = base_name(name), claim_of(name)
+               manifest: dict | None = None, claim: LMClaim | None = None, label: str | None = None) -> list[list[str]]:
+    """The verdict rows of one LM suite (see the module docstring). ``claim`` decides another suite's
+    claim on this one's reported study (a size of the scale ladder, bench.evidence.ladder), whose rows
+    name their setting ``label``."""
+    suite, claim = base_name(name), claim or claim_of(name)
     if claim is None:
         return []
     fin = reported(lm_final(table), suite)
     if not len(fin):
         return []
     profile = (manifest or {}).get("profile") or (str(table["profile"].iloc[0]) if "profile" in table else "quick")
-    smoke = profile != DECIDING
+    smoke = profile not in DECIDING_PROFILES
     tag = f" ({profile} profile)" if smoke else ""
+    where = label or suite
     ident, text, subject, comparators = claim.id, claim.text, claim.subject, claim.comparators
     if target is None:
         col = loss_column(suite, table)
@@ -145,7 +151,7 @@ def claim_rows(name: str, table: pd.DataFrame, target: str | None = None,
                 verdict = f"inconclusive (certifies a margin of {stats.fmt(certified, places + 1)} only)"
             if smoke:
                 verdict = f"smoke run: {verdict}"
-            rows.append(_row(id=ident, claim=text, setting=f"{suite}{tag}: {method}",
+            rows.append(_row(id=ident, claim=text, setting=f"{where}{tag}: {method}",
                              statistic=f"paired Δ {col}; margin ±{stats.fmt(margin, places + 1)} "
                                        f"({100 * _margin(manifest):g}% of uniform)",
                              expected="one-sided 95% lower bound > −margin",
@@ -153,12 +159,12 @@ def claim_rows(name: str, table: pd.DataFrame, target: str | None = None,
                              + f" (n={p.n}, {_rel(p, scale)}; TOST {'equivalent' if equivalent else 'not equivalent'})",
                              verdict=verdict))
         return rows
-    effect, whose = effect_of_interest(suite, manifest)
+    effect, whose = effect_of_interest(suite, manifest, claim)
     for base in comparators:
         d = paired(fin, col, subject, base)
         if len(d) < 1:
             continue
-        rows.append(_superiority_row(ident, text, f"{suite}{tag}: {subject} vs {base}", col, d, scale,
+        rows.append(_superiority_row(ident, text, f"{where}{tag}: {subject} vs {base}", col, d, scale,
                                      effect, smoke, whose, against_uniform=base == BASELINE))
     if suite in LM5_SUITES:
         r = convergence(fin, subject)

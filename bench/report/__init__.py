@@ -24,7 +24,9 @@ def build(out) -> Path:
         raise BadInput(f"--out {out}: no results here (run `tandem-bench run SUITE --out {out}` first)")
     check_writable(out)
     data = data_mod.load(out)
-    figs = figures.draw(data, out / "figures")
+    from . import ladder as ladder_report  # the model-size ladder: its figure, tables and claims
+
+    figs = figures.draw(data, out / "figures") + ladder_report.draw(data, out / "figures")
     tdir = out / "tables"
     tdir.mkdir(exist_ok=True)
     summaries = {}
@@ -37,7 +39,10 @@ def build(out) -> Path:
         if rows:
             write_atomic(tdir / f"{sd.name}.md", md_table(header, rows).encode())
             write_atomic(tdir / f"{sd.name}.tex", tables.latex(header, rows).encode())
-    claims = tables.claims_rows(data) + lm_verdicts.claims(data)
+    from bench.evidence import ladder as lm_ladder
+
+    claims = tables.claims_rows(data) + lm_verdicts.claims(data) + lm_ladder.claims(data)
+    scale_md = ladder_report.tables(data, tdir)
     if claims:
         write_atomic(tdir / "claims.md", md_table(CLAIM_COLUMNS, claims).encode())
         write_atomic(tdir / "claims.tex", tables.latex(CLAIM_COLUMNS, claims).encode())
@@ -48,4 +53,4 @@ def build(out) -> Path:
         text = md_table(lm_report.PAPER_HEADER, paper)
         text += "".join(f"\n{x}\n" for x in lm_report.mixture_shape(data))
         write_atomic(tdir / "lm_paper.md", text.encode())
-    return markdown.write(out, data, figs, summaries, claims)
+    return markdown.write(out, data, figs, summaries, claims, scale_md)

@@ -143,7 +143,8 @@ def _run_cells(suite: Suite, study: Study, where: str, extra=()) -> list[Cell]:
     cells = []
     for combo in _grid(study.params, study.cases, where):
         # methods innermost: the cells of one problem instance run one after another (its optimum is cached)
-        for (plabel, pname, pparams), seed, (mlabel, mname, mparams, mon) in itertools.product(problems, seeds, methods):
+        for (plabel, pname, pparams), seed, (mlabel, mname, mparams, mon) in itertools.product(problems, seeds,
+                                                                                                methods):
             if mon is not None and mon != plabel:
                 continue
             pp = {**pparams, **{k.removeprefix("problem."): v for k, v in combo.items() if k.startswith("problem.")}}
