@@ -39,10 +39,17 @@ LM7_WHY = ("TANDEM takes E + K gradient steps per E proxy steps (the reference m
 GRID_BEST = "grid best"  # the grid's mixture with the lowest mean validation loss at a size
 
 
-def ladder_data(data) -> list:
-    """The ladder suites among ``data`` (SuiteData), deciding (scale) profile first."""
-    return sorted((sd for sd in data if base_name(sd.name) in LADDER and len(sd.table)),
-                  key=lambda sd: sd.manifest.get("profile") != "scale")
+def ladder_data(data, preferred: bool = False) -> list:
+    """The ladder suites among ``data`` (SuiteData), deciding (scale) profile first; ``preferred``: one
+    per suite, the scale profile's where it is stored (the tables and the figure), else the smoke run's."""
+    out = sorted((sd for sd in data if base_name(sd.name) in LADDER and len(sd.table)),
+                 key=lambda sd: sd.manifest.get("profile") != "scale")
+    if preferred:
+        first = {}
+        for sd in out:
+            first.setdefault(base_name(sd.name), sd)
+        out = list(first.values())
+    return out
 
 
 def sizes(fin: pd.DataFrame) -> list[tuple[str, int]]:
@@ -181,7 +188,7 @@ def _fmt3(t) -> str:
 def agreement_rows(data, regmix_folder=None) -> list[list[str]]:
     """Ours per smaller size against the largest, the largest's noise floor, and RegMix's tables."""
     rows = []
-    for sd in ladder_data(data):
+    for sd in ladder_data(data, preferred=True):
         fin = lm_final(sd.table)
         ladder = sizes(fin)
         if len(ladder) < 2:
@@ -355,7 +362,7 @@ def claims(data) -> list[list[str]]:
 def effect_points(data) -> list[dict]:
     """For the figure: per setting and size, TANDEM's relative effect against uniform with its interval."""
     pts = []
-    for sd in ladder_data(data):
+    for sd in ladder_data(data, preferred=True):
         suite = base_name(sd.name)
         fin = lm_final(sd.table)
         for problem, n in sizes(fin):

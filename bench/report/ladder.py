@@ -61,7 +61,7 @@ def regmix_rows(tables: Path) -> list[list[str]]:
 
 def tables(data, tdir: Path) -> str:
     """tables/ladder.md (the README's scale block): per setting the effect by size, then the agreement."""
-    rows = [r for sd in ladder.ladder_data(data) for r in ladder.ladder_table(sd)]
+    rows = [r for sd in ladder.ladder_data(data, preferred=True) for r in ladder.ladder_table(sd)]
     if not rows:
         return ""
     agree = ladder.agreement_rows(data) + regmix_rows(tdir)
