@@ -64,6 +64,13 @@ def corpus(tmp_path_factory):
     return root
 
 
+def _intel() -> bool:
+    try:
+        return "GenuineIntel" in Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+
+
 def _mix(corpus: Path, out: Path, env_extra: dict, first: str = "") -> dict:
     env = {k: v for k, v in os.environ.items() if k not in PIN}
     env.update(env_extra)
@@ -88,9 +95,15 @@ def test_mix_gives_the_pinned_bits_with_nothing_set(corpus, tmp_path):
                     reason="needs a CPU whose own kernels (AVX-512) differ from the pinned AVX2 path")
 @pytest.mark.parametrize("lifted", sorted(NATIVE))
 def test_each_library_on_the_machines_own_path_gives_other_bits(corpus, tmp_path, lifted):
-    """What the pin prevents, one library at a time: the cell is discriminating for each of them."""
+    """What the pin prevents, one library at a time: the cell is discriminating for each of them. MKL's
+    dispatcher reads the CPU's vendor: on a CPU not made by Intel its own path is the AVX2 one (an AMD
+    EPYC here gave the pinned bits), so there the cell must give the same bits, and the pin costs
+    nothing in MKL."""
     pinned = _mix(corpus, tmp_path / "pinned.json", PIN)
     native = _mix(corpus, tmp_path / "native.json", {**PIN, lifted: NATIVE[lifted]})
+    if lifted == "MKL_CBWR" and not _intel():
+        assert native["weights"] == pinned["weights"]
+        return
     assert native["weights"] != pinned["weights"]
     assert sorted(native["weights"]) == sorted(pinned["weights"])
     assert max(abs(native["weights"][d] - pinned["weights"][d]) for d in MODULES) < 1e-4  # low bits only
