@@ -7,6 +7,7 @@ settings at four sizes, one problem label per size. From their stored results:
   code (bench.evidence.verdicts.claim_rows) on that size's rows, with the regime beside it;
 - rank agreement of the grid's fixed mixtures across sizes (bench.evidence.agreement), beside the
   noise floor and RegMix's published 1M / 60M runs;
+(the claim rows of LM-6 and LM-7, and every ladder row of the claims table: bench.evidence.ladder_claims)
 - LM-6, transfer: the mixture a method learned at the smallest size, trained at the largest, keeps at
   least ``[report] keep`` of the gain over uniform of the mixture the method learns there;
 - LM-7, efficiency: TANDEM's mixer against DoGE's (the paper: 26 against 65 minutes), in wall time
@@ -18,24 +19,17 @@ from __future__ import annotations
 import json
 import math
 
-import numpy as np
 import pandas as pd
 
-from bench.tabulate import CLAIM_COLUMNS, commits
+from bench.tabulate import commits
 
 from . import agreement, stats
 from .claims import LM_CLAIMS, base_name
-from .reading import BASELINE, DECIDING, lm_final
+from .reading import BASELINE, lm_final, paired
 
 # the ladder suites and the claim each decides at every size
 LADDER = {"scale-abundant": "LM-1", "scale-restricted": "LM-2"}
 PAPER_PARAMS = 160e6  # the paper's model (research/tandem_paper.md)
-LM6 = ("LM-6", "a mixture learned on a proxy at least 16x smaller keeps at least half of the gain over uniform "
-               "of the mixture the same method learns at the target size")
-LM7 = ("LM-7", "TANDEM's mixer costs less than DoGE's (the paper: 26 against 65 minutes at 160M, 0.40)")
-LM7_WHY = ("TANDEM takes E + K gradient steps per E proxy steps (the reference model's probe) on batches that add "
-           "validation rows; DoGE's code takes each domain's gradient on its share of the proxy's own batch, one "
-           "backward per step plus a validation backward")
 GRID_BEST = "grid best"  # the grid's mixture with the lowest mean validation loss at a size
 
 
@@ -117,8 +111,6 @@ def claim_rows(sd) -> list[list[str]]:
 def effect(fin: pd.DataFrame, suite: str, problem: str, method: str = "tandem"):
     """stats.Paired of method - uniform (avg test loss) at one size, and uniform's mean loss there."""
     sub = fin[(fin["problem"] == problem) & (fin["study"] == suite)]
-    from .reading import paired
-
     u = sub.loc[sub["method"] == BASELINE, "avg_loss"]
     return stats.paired(paired(sub, "avg_loss", method)), float(u.mean()) if len(u) else math.nan
 
@@ -148,7 +140,7 @@ def ladder_table(sd) -> list[list[str]]:
         grid = sorted(tune.loc[tune["problem"] == problem, "method.eta_alpha"].dropna().unique())
         eta_text = "–" if not len(eta) else f"{eta.iloc[0]:g}" + (
             " (grid edge)" if grid and eta.iloc[0] in (grid[0], grid[-1]) else "")
-        nat = stats.paired(_paired(sub, "natural"))
+        nat = stats.paired(paired(sub, "avg_loss", "natural"))
         tokens = u["stage_two.steps"].mean() * _tokens_per_step(sd, problem) if len(u) else math.nan
         rows.append([suite, problem.rsplit("-", 1)[-1], size_text(n), f"{tokens:,.0f}",
                      f"{epochs:.1f}", stats.fmt_interval(*stats.t_interval(gap)[:3]) if len(gap) else "–",
@@ -159,12 +151,6 @@ def ladder_table(sd) -> list[list[str]]:
     paper = ("ppl 28.07 vs 31.53: " + f"{100 * claim.paper:+.2f}%") if claim.paper is not None else claim.paper_text
     rows.append([suite, "the paper", size_text(PAPER_PARAMS), "–", "–", "–", "–", "–", "–", paper, "–", "–"])
     return rows
-
-
-def _paired(sub, method):
-    from .reading import paired
-
-    return paired(sub, "avg_loss", method)
 
 
 def _tokens_per_step(sd, problem: str) -> float:
@@ -224,139 +210,6 @@ def agreement_rows(data, regmix_folder=None) -> list[list[str]]:
                          b_size.upper(), _fmt3(agreement.across_rows(a, b, agreement.spearman)),
                          _fmt3(agreement.across_rows(a, b, agreement.decision_accuracy)), "mixtures (one run each)"])
     return rows
-
-
-# --- LM-6: transfer; LM-7: the mixer's cost --------------------------------------------------------
-
-def _by_seed(g: pd.DataFrame, column: str) -> pd.Series:
-    return g.drop_duplicates("seed").set_index("seed")[column]
-
-
-def _ratio_interval(num: pd.Series, den: pd.Series, seed: int = 0) -> tuple[float, float, float, int]:
-    """mean(num) / mean(den) over the seeds both have, with a paired percentile bootstrap over seeds."""
-    common = num.index.intersection(den.index).sort_values()
-    a, b = num[common].to_numpy(np.float64), den[common].to_numpy(np.float64)
-    if not len(a) or b.mean() == 0:
-        return math.nan, math.nan, math.nan, len(a)
-    rng = np.random.default_rng(seed)
-    boots = []
-    for _ in range(agreement.BOOT):
-        i = rng.integers(0, len(a), len(a))
-        if b[i].mean() != 0:
-            boots.append(a[i].mean() / b[i].mean())
-    _, low, high = agreement._percentile(boots, 0.0)
-    return float(a.mean() / b.mean()), low, high, len(a)
-
-
-def _row(**fields) -> list[str]:
-    return [str(fields.get(c, "")) for c in CLAIM_COLUMNS]
-
-
-def transfer_rows(sd) -> list[list[str]]:
-    """LM-6 at the ladder's largest size: share of the target-size gain kept by each transferred mixture."""
-    fin = lm_final(sd.table)
-    ladder = sizes(fin)
-    if len(ladder) < 2 or "transfer" not in set(fin["study"]):
-        return []
-    (small, n_small), (top, n_top) = ladder[0], ladder[-1]
-    keep = float((sd.manifest.get("report") or {}).get("keep", 0.5))
-    suite = base_name(sd.name)
-    at = fin[fin["problem"] == top]
-    uni = _by_seed(at[(at["study"] == suite) & (at["method"] == BASELINE)], "avg_loss")
-    smoke = sd.manifest.get("profile") != "scale"
-    out = []
-    for method, native_study in (("tandem", suite), ("doge-lm", "doge")):
-        moved = at[(at["study"] == "transfer") & at["method"].str.startswith(method.split("-")[0] + "@")]
-        native = at[(at["study"] == native_study) & (at["method"] == method)]
-        if not len(moved) or not len(native):
-            continue
-        gain_moved = uni - _by_seed(moved, "avg_loss")
-        gain_native = uni - _by_seed(native, "avg_loss")
-        share = _ratio_interval(gain_moved.dropna(), gain_native.dropna())
-        mean_native = float(gain_native.mean())
-        if n_top / n_small < 16:  # the claim is about a proxy at least 16x smaller
-            verdict = f"not applicable (the proxy is {n_top / n_small:.1f}x smaller, the claim needs 16x)"
-        elif not (mean_native > 0):
-            verdict = (f"inconclusive (the mixture learned at {size_text(n_top)} gains {mean_native:+.4f} nats "
-                       "over uniform: no gain to keep)")
-        elif share[1] >= keep:
-            verdict = "holds"
-        elif share[2] < keep:
-            verdict = "contradicted"
-        else:
-            verdict = "inconclusive"
-        # with transfer the mixer runs at the small size: its FLOPs against uniform's Stage Two at the target
-        src = fin[(fin["problem"] == small) & (fin["method"] == method)]
-        flops = (src["cost.flops"].mean() + moved["stage_two.flops"].mean()) / \
-            at.loc[(at["study"] == suite) & (at["method"] == BASELINE), "stage_two.flops"].mean()
-        out.append(_row(
-            id=LM6[0], claim=LM6[1],
-            setting=f"{suite}{' (' + str(sd.manifest.get('profile')) + ' profile)' if smoke else ''}: "
-                    f"{method.split('-')[0]} learned at {size_text(n_small)}, trained at {size_text(n_top)} "
-                    f"({n_top / n_small:.1f}x)",
-            statistic="gain over uniform kept: mean(transferred gain) / mean(target-size gain), paired bootstrap",
-            expected=f"≥ {keep:g} (interval above {keep:g}; declared in the suite)",
-            measured=f"{share[0]:.2f} [{share[1]:.2f}, {share[2]:.2f}] (n={share[3]}); gains {gain_moved.mean():+.4f} "
-                     f"vs {mean_native:+.4f} nats; FLOPs with the mixer's (at {size_text(n_small)}) "
-                     f"{flops:.2f}x uniform's",
-            verdict=("smoke run: " if smoke else "") + verdict))
-    return out
-
-
-def mixer_cost(fin: pd.DataFrame, study: str, method: str) -> pd.DataFrame:
-    """Per seed, the mixer's wall time (the cell's time minus its Stage Two) and FLOPs."""
-    g = fin[(fin["study"] == study) & (fin["method"] == method)].drop_duplicates("seed").set_index("seed")
-    return pd.DataFrame({"wall": g["wall_s"] - g["stage_two.wall_s"], "flops": g["cost.flops"]})
-
-
-def cost_row(setting: str, tandem: pd.DataFrame, doge: pd.DataFrame, smoke: bool) -> list[str]:
-    wall = _ratio_interval(tandem["wall"], doge["wall"])
-    flops = _ratio_interval(tandem["flops"], doge["flops"])
-    verdict = "holds" if wall[2] < 1 else "contradicted" if wall[1] > 1 else "inconclusive"
-    verdict += f" ({'excludes' if not (wall[1] <= 0.40 <= wall[2]) else 'includes'} the paper's 0.40)"
-    return _row(id=LM7[0], claim=LM7[1], setting=setting,
-                statistic="mixer wall time, TANDEM / DoGE, ratio of means over paired seeds (bootstrap)",
-                expected="< 1 (interval below 1)",
-                measured=f"{wall[0]:.2f} [{wall[1]:.2f}, {wall[2]:.2f}] (n={wall[3]}); FLOPs {flops[0]:.2f}. Why: "
-                         + LM7_WHY, verdict=("smoke run: " if smoke else "") + verdict)
-
-
-def cost_rows(data) -> list[list[str]]:
-    """LM-7 on the deciding profile's stored runs (every setting with both) and at the ladder's ends."""
-    out = []
-    for sd in data:
-        suite = base_name(sd.name)
-        if sd.manifest.get("profile") != DECIDING or not len(sd.table) or suite in LADDER:
-            continue
-        fin = lm_final(sd.table)
-        t, d = mixer_cost(fin, suite, "tandem"), mixer_cost(fin, suite, "doge")
-        if len(t) and len(d):
-            at = commits(sd.run)
-            out.append(cost_row(f"{suite} ({DECIDING} profile, {size_text(fin['n_params'].iloc[0])})", t, d, False)[:-2]
-                       + [at["declared at"], at["computed at"]])
-    for sd in ladder_data(data):
-        if base_name(sd.name) != "scale-restricted":
-            continue
-        fin = lm_final(sd.table)
-        at = commits(sd.run)
-        smoke = sd.manifest.get("profile") != "scale"
-        for problem, n in sizes(fin):
-            sub = fin[fin["problem"] == problem]
-            t, d = mixer_cost(sub, "scale-restricted", "tandem"), mixer_cost(sub, "doge", "doge-lm")
-            if len(t) and len(d):
-                out.append(cost_row(f"scale-restricted {size_text(n)}", t, d, smoke)[:-2]
-                           + [at["declared at"], at["computed at"]])
-    return out
-
-
-def claims(data) -> list[list[str]]:
-    """Every claim row the ladder decides: LM-1 and LM-2 per size, LM-6, LM-7."""
-    rows = []
-    for sd in ladder_data(data):
-        rows += claim_rows(sd)
-        at = commits(sd.run)
-        rows += [r[:-2] + [at["declared at"], at["computed at"]] for r in transfer_rows(sd)]
-    return rows + cost_rows(data)
 
 
 def effect_points(data) -> list[dict]:

@@ -162,7 +162,7 @@ def test_tandem_cost_vs_doge(benchmark, record_ratio):
     Stage Two) and FLOPs, mean over the reported seeds of every setting where both ran."""
     import pandas as pd
 
-    from bench.evidence.ladder import mixer_cost
+    from bench.evidence.ladder_claims import mixer_cost
     from bench.perf.gate import ROOT
     from bench.suites import suite_of_folder
 

@@ -39,7 +39,7 @@ def build(out) -> Path:
         if rows:
             write_atomic(tdir / f"{sd.name}.md", md_table(header, rows).encode())
             write_atomic(tdir / f"{sd.name}.tex", tables.latex(header, rows).encode())
-    from bench.evidence import ladder as lm_ladder
+    from bench.evidence import ladder_claims as lm_ladder
 
     claims = tables.claims_rows(data) + lm_verdicts.claims(data) + lm_ladder.claims(data)
     scale_md = ladder_report.tables(data, tdir)
