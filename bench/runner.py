@@ -41,26 +41,37 @@ def plan(suite: Suite, profile: str, out: Path | None = None, pending: list | No
         return keys[id(cell)]
 
     def resolve(study, specs, cells_so_far):
-        from .selection import chosen
+        from .selection import chosen, extension
 
         if out is None:
-            return None
+            return None, []
         cells_dir = Path(out) / folder(suite, profile) / "cells"
-        extra = []
+
+        def final(c: Cell):
+            rec = results.read_cell(cells_dir / f"{key(c)}.json")
+            if rec is None:
+                return None
+            finals = [r for r in rec["rows"] if r.get("final")]
+            return rec["cell"], (finals[-1] if rec["status"] == "ok" and finals else {})
+
+        extra, added = [], []
         for spec in specs:
             source = [c for c in cells_so_far if c.labels.get("study") == spec["study"]]
+            grown, complete = extension(spec, source, final)  # a tuned value at its grid's edge
+            added += grown
+            if not complete:
+                return None, added
             candidates = []
-            for c in source:
-                rec = results.read_cell(cells_dir / f"{key(c)}.json")
-                if rec is None:
-                    return None
-                finals = [r for r in rec["rows"] if r.get("final")]
-                if rec["status"] == "ok" and finals:
-                    candidates.append((rec["cell"], c.labels, finals[-1]))
+            for c in source + grown:
+                stored = final(c)
+                if stored is None:
+                    return None, added
+                if stored[1]:
+                    candidates.append((stored[0], c.labels, stored[1]))
             if not candidates:
-                return None
+                return None, added
             extra += chosen(spec, candidates)
-        return extra
+        return extra, added
 
     out_cells = expand(suite, profile, resolve, pending)
     return [Planned(key(c), c, config_of(c)) for c in out_cells]

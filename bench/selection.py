@@ -17,6 +17,14 @@ Two more forms, for a model-size ladder (one problem label per size):
   (and ``as``): the mixture that method learned on ``from`` (its final alpha, the mean over the
   source study's seeds there) is trained as a fixed mixture on ``on`` only (transfer across scale,
   claim LM-6). The weights are a pure function of the stored cells, so the key is too.
+- ``per = "problem"`` with ``on``: the per-problem choice made on that problem only, run there.
+
+A tuned value at an edge of its grid is not tuned. With ``extend = [low, high]`` the source study's
+grid (its one varying parameter) extends, at the same spacing, in the direction of an edge choice
+(within each problem with ``per``) until the choice is interior or the next value would leave
+[low, high], the bounds declared in the suite; each extension point runs on the source study's seeds
+and its cells belong to the source study (the report's tuning table shows them). The runner plans
+one extension point per round, so every point is a pure function of the stored cells before it.
 """
 
 from __future__ import annotations
@@ -26,7 +34,7 @@ import math
 
 from tandem_ref.errors import BadInput
 
-SELECT_KEYS = {"study", "by", "top", "as", "per", "mixture", "from", "on"}
+SELECT_KEYS = {"study", "by", "top", "as", "per", "mixture", "from", "on", "extend"}
 
 
 def check(where: str, select, study_names: list[str]) -> list[dict]:
@@ -56,10 +64,19 @@ def check(where: str, select, study_names: list[str]) -> list[dict]:
                     and isinstance(s.get("as"), str)):
                 raise BadInput(f"{where}: select 'mixture' (a method label) needs 'from' and 'on' (problem labels) "
                                f"and 'as' (the label it runs under), got {s!r}")
-        elif "from" in s or "on" in s:
-            raise BadInput(f"{where}: select 'from' and 'on' belong to a 'mixture' entry, got {s!r}")
+        elif "from" in s or ("on" in s and not (per and isinstance(s["on"], str))):
+            raise BadInput(f"{where}: select 'from' belongs to a 'mixture' entry and 'on' (a problem label) to a "
+                           f"'mixture' or a 'per' entry, got {s!r}")
+        extend = s.get("extend")
+        if extend is not None and not (
+                isinstance(extend, list) and len(extend) == 2
+                and all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in extend)
+                and extend[0] < extend[1] and mixture is None):
+            raise BadInput(f"{where}: select 'extend' must be [low, high], the bounds of a tuned value's grid "
+                           f"(low < high; not with 'mixture'), got {extend!r}")
         out.append({"study": s["study"], "by": str(s.get("by", "val_avg_loss")), "top": top, "as": s.get("as"),
-                    "per": per, "mixture": mixture, "from": s.get("from"), "on": s.get("on")})
+                    "per": per, "mixture": mixture, "from": s.get("from"), "on": s.get("on"),
+                    "extend": None if extend is None else [float(v) for v in extend]})
     return out
 
 
@@ -93,6 +110,8 @@ def chosen(spec: dict, candidates) -> list[tuple[str, str, dict, str | None]]:
         groups.setdefault(c[1].get("problem_label") if spec.get("per") else None, []).append(c)
     out = []
     for problem, group in groups.items():
+        if spec.get("on") is not None and problem != spec["on"]:
+            continue
         for r, (_, label, cell, _) in enumerate(rank(group, spec["by"])[:spec["top"]]):
             name = spec["as"] or f"{label}#{r + 1}"
             out.append((name, cell["method"], dict(cell["method_params"]), problem))
@@ -112,3 +131,87 @@ def _transferred(spec: dict, candidates) -> tuple[str, str, dict, str]:
     mean = [sum(a[i] for a in alphas) / len(alphas) for i in range(len(domains))]
     total = sum(mean)
     return spec["as"], "fixed", {"weights": [round(w / total, 12) for w in mean]}, spec["on"]
+
+
+# --- extending a grid at its edge -----------------------------------------------------------------
+
+def _half_decades(values) -> bool:
+    """Values all of the 1-3-10 sequence (1, 3, 10, 30, ... times a power of ten)?"""
+    for v in values:
+        if not v > 0:
+            return False
+        mant = v / 10 ** math.floor(math.log10(v))
+        if not (math.isclose(mant, 1.0, rel_tol=1e-9) or math.isclose(mant, 3.0, rel_tol=1e-9)
+                or math.isclose(mant, 10.0, rel_tol=1e-9)):
+            return False
+    return True
+
+
+def next_value(values: list, up: bool):
+    """The value one step beyond the sorted grid ``values`` at its top (``up``) or bottom, at the
+    grid's spacing: the 1-3-10 sequence where the grid is on it, else geometric (positive values) or
+    arithmetic, from the two values at that edge."""
+    edge, inner = (values[-1], values[-2]) if up else (values[0], values[1])
+    if _half_decades(values):
+        k = math.floor(math.log10(edge) + 1e-9)
+        mant = round(edge / 10 ** k)
+        mant, k = ((3, k) if mant == 1 else (1, k + 1)) if up else ((3, k - 1) if mant == 1 else (1, k))
+        nxt = float(f"{mant}e{k}")
+    elif edge > 0 and inner > 0:
+        nxt = edge * (edge / inner)
+    else:
+        nxt = edge + (edge - inner)
+    return int(round(nxt)) if all(isinstance(v, int) for v in values) else nxt
+
+
+def _axis(cells) -> str:
+    keys = {k for c in cells for k in c.labels.get("grid", {})}
+    varying = [k for k in sorted(keys) if len({json.dumps(c.labels["grid"].get(k)) for c in cells}) > 1]
+    if len(varying) != 1 or not all(isinstance(c.labels["grid"][varying[0]], (int, float)) for c in cells):
+        raise BadInput(f"select 'extend': the tuned study needs one numeric grid parameter that varies, "
+                       f"got {', '.join(varying) or 'none'}")
+    return varying[0]
+
+
+def _moved(cell, axis: str, value):
+    import dataclasses
+
+    grid = {**cell.labels["grid"], axis: value}
+    name = axis.split(".", 1)[1]
+    if axis.startswith("method."):
+        return dataclasses.replace(cell, method_params={**cell.method_params, name: value},
+                                   labels={**cell.labels, "grid": grid})
+    return dataclasses.replace(cell, problem_params={**cell.problem_params, name: value},
+                               labels={**cell.labels, "grid": grid})
+
+
+def extension(spec: dict, source: list, final) -> tuple[list, bool]:
+    """The cells the grid of ``spec``'s source study gains at its edges (see the module text), and
+    whether they are all stored. ``source``: the source study's planned cells; ``final(cell)``: the
+    stored cell's (cell dict, final row), None while it is not stored (a failed cell gives an empty
+    row, which ranks last)."""
+    if not spec.get("extend") or not source:
+        return [], True
+    low, high = spec["extend"]
+    axis = _axis(source)
+    groups = {}
+    for c in source:
+        groups.setdefault(c.labels.get("problem_label") if spec.get("per") else None, []).append(c)
+    added = []
+    for group in groups.values():
+        while True:
+            stored = [final(c) for c in group]
+            if any(s is None for s in stored):
+                return added, False
+            cands = [(cd, c.labels, row) for c, (cd, row) in zip(group, stored)]
+            best = rank(cands, spec["by"])[0][3][axis]
+            values = sorted({c.labels["grid"][axis] for c in group})
+            if best not in (values[0], values[-1]):
+                break
+            nxt = next_value(values, up=best == values[-1])
+            if not low <= nxt <= high:
+                break
+            new = [_moved(c, axis, nxt) for c in group if c.labels["grid"][axis] == best]
+            group += new
+            added += new
+    return added, True

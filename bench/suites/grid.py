@@ -20,9 +20,10 @@ def expand(suite: Suite, profile: str, resolve=None, pending: list | None = None
     """Every cell of the suite's profile, in a deterministic order.
 
     A study with ``select`` (bench/selection.py) adds methods chosen from an earlier study's stored
-    results: ``resolve(study, specs, cells_so_far)`` returns those (label, name, params) entries, or
-    None while the source cells are not all stored; such a study is then left out and its name
-    appended to ``pending``. Without ``resolve`` every select study is pending."""
+    results: ``resolve(study, specs, cells_so_far)`` returns those (label, name, params, problem)
+    entries, or None while the source cells are not all stored, and the cells its sources' grids
+    gain at their edges (``extend``), which join the plan either way; a study left out is appended
+    to ``pending``. Without ``resolve`` every select study is pending."""
     check_profile(suite, profile)
     cells = []
     # studies that select from others' results come after every other study (their sources)
@@ -37,7 +38,8 @@ def expand(suite: Suite, profile: str, resolve=None, pending: list | None = None
         extra = []
         if study.select:
             specs = check_select(spec.where, study.select, [x.name for x in suite.studies])
-            extra = None if resolve is None else resolve(study, specs, cells)
+            extra, added = (None, []) if resolve is None else resolve(study, specs, cells)
+            cells += [c for c in added if c not in cells]
             if extra is None:
                 if pending is not None:
                     pending.append(study.name)

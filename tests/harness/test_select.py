@@ -136,7 +136,10 @@ def test_a_transferred_mixture_is_the_mean_final_alpha_of_the_source_problem():
 @pytest.mark.parametrize("entry, match", [
     ('{study = "tune", per = "seed"}', "'per' must be"),
     ('{study = "tune", mixture = "tandem", as = "x"}', "needs 'from' and 'on'"),
-    ('{study = "tune", from = "A"}', "belong to a 'mixture' entry"),
+    ('{study = "tune", from = "A"}', "'from' belongs to a 'mixture' entry"),
+    ('{study = "tune", on = "A"}', "'on' .a problem label. to a 'mixture' or a 'per' entry"),
+    ('{study = "tune", extend = [10, 1]}', "'extend' must be .low, high."),
+    ('{study = "tune", extend = 3}', "'extend' must be"),
 ])
 def test_bad_ladder_select_entries_are_one_line_errors(tmp_path, entry, match):
     old = 'select = [{study = "tune", by = "regret", as = "tandem"}, {study = "grid", by = "regret", top = 2}]'
@@ -152,9 +155,9 @@ def test_an_entry_restricted_to_a_problem_plans_cells_on_that_problem_only(tmp_p
     text = text.replace("[[study]]", '[problems.B]\nproblem = "quadratic"\npert = 0.5\n\n[[study]]', 1)
     suite = load(str(write_suite(tmp_path, "only", text=text)))
     extra = [("tuned", "tandem", {"eta_alpha": 0.05}, "B")]
-    cells = expand(suite, "quick", resolve=lambda study, specs, so_far: extra)
+    cells = expand(suite, "quick", resolve=lambda study, specs, so_far: (extra, []))
     main = [c for c in cells if c.labels["study"] == "main"]
     assert {(c.labels["problem_label"], c.labels["method_label"]) for c in main} == {
         ("A", "uniform"), ("B", "uniform"), ("B", "tuned")}
     with pytest.raises(BadInput, match="not a problem of the study"):
-        expand(suite, "quick", resolve=lambda study, specs, so_far: [("tuned", "tandem", {}, "Z")])
+        expand(suite, "quick", resolve=lambda study, specs, so_far: ([("tuned", "tandem", {}, "Z")], []))
