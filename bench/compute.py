@@ -14,10 +14,11 @@ from pathlib import Path
 
 import numpy as np
 
-from tandem_ref.errors import BadInput, require_int
+from tandem_ref.errors import BadInput
+from tandem_ref.names import resolve
 
 from . import results
-from .cells import Cell, claim_config, run_config
+from .cells import KINDS, Cell, build, config_of  # noqa: F401  (config_of, build: the callers' import)
 from .provenance import provenance
 
 
@@ -26,29 +27,6 @@ class Planned:
     key: str
     cell: Cell
     config: dict
-
-
-def build(cell: Cell):
-    """The problem and method of a run cell. "problem.seed" fixes the instance across run seeds."""
-    from tandem_ref.registry import get_method
-
-    from .problems import make_problem
-
-    params = dict(cell.problem_params)
-    instance_seed = params.pop("seed", cell.seed)
-    threads = params.pop("threads", None)  # the cell's torch threads: a setting of the process (compute pins it)
-    if threads is not None:
-        require_int(f"problem {cell.problem!r}: threads", threads, 1)
-    problem = make_problem(cell.problem, instance_seed, params)
-    method = get_method(cell.method, **cell.method_params)
-    return problem, method
-
-
-def config_of(cell: Cell, built=None) -> dict:
-    if cell.kind == "claim":
-        return claim_config(cell)
-    problem, method = built or build(cell)
-    return run_config(cell, problem, method)
 
 
 def _kept(n: int, points: int) -> list[int]:
@@ -103,10 +81,24 @@ def _run_rows(cell: Cell, problem, method, state_path: Path, optima: Path) -> li
     return rows
 
 
-def _claim_rows(cell: Cell) -> list[dict]:
+def run_rows(planned: Planned, state_path: Path, cells_dir: Path, pin_torch) -> tuple[list[dict], dict]:
+    """A run cell (cells.RunKind): its problem and method built as planned, the method run, its rows scored."""
+    cell = planned.cell
+    built = build(cell)
+    pin_torch(cell.problem_params.get("threads"))
+    planned_problem = planned.config["problem"]
+    if (built[0].fingerprint(), list(built[0].domains)) != (planned_problem["fingerprint"], planned_problem["domains"]):
+        raise RuntimeError("the problem differs from the one planned: it is not a deterministic "
+                           "function of its seed and parameters")
+    return _run_rows(cell, *built, state_path, results.optima_dir(cells_dir)), provenance(built[0])
+
+
+def claim_rows(planned: Planned, state_path: Path, cells_dir: Path, pin_torch) -> tuple[list[dict], dict]:
+    """A claim cell (cells.ClaimKind): the claim function's verdict rows on its profile."""
     from theory.claims import CLAIMS
 
-    return [dict(r) for r in CLAIMS[cell.claim](cell.method_params["profile"])]
+    cell = planned.cell
+    return [dict(r) for r in CLAIMS[cell.claim](cell.method_params["profile"])], provenance()
 
 
 @contextlib.contextmanager
@@ -144,18 +136,7 @@ def compute(planned: Planned, cells_dir: Path) -> dict:
     try:
         with single_threaded() as pin_torch, warnings.catch_warnings(), np.errstate(all="ignore"):
             warnings.simplefilter("ignore", RuntimeWarning)  # overflow on the way to a NaN: reported below
-            if cell.kind == "claim":
-                rows = _claim_rows(cell)
-            else:
-                built = build(cell)
-                pin_torch(cell.problem_params.get("threads"))
-                planned_problem = planned.config["problem"]
-                if (built[0].fingerprint(), list(built[0].domains)) != (planned_problem["fingerprint"],
-                                                                        planned_problem["domains"]):
-                    raise RuntimeError("the problem differs from the one planned: it is not a deterministic "
-                                       "function of its seed and parameters")
-                prov = provenance(built[0])
-                rows = _run_rows(cell, *built, state_path, results.optima_dir(cells_dir))
+            rows, prov = resolve(KINDS[cell.kind].compute)(planned, state_path, cells_dir, pin_torch)
     except BadInput as e:
         # names and parameters were checked when planning; this is a method that cannot run on this
         # problem (the natural mixture of a problem without domain sizes): not a failure of the method

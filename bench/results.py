@@ -22,23 +22,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from tandem_ref.atomic import TMP_PREFIX, write_atomic
+from tandem_ref.atomic import TMP_PREFIX, write_atomic, write_json  # noqa: F401  (write_json: the writers' import)
 from tandem_ref.errors import BadInput
+
+from .cells import KINDS
 
 # Columns that differ between two runs of the same cells (wall-clock); everything else is identical.
 TIMING_COLUMNS = ("wall_s", "finished")
-
-
-def write_json(path: Path, obj) -> None:
-    write_atomic(path, json.dumps(obj, indent=1, sort_keys=True, default=_json_default).encode())
-
-
-def _json_default(x):
-    if isinstance(x, np.generic):
-        return x.item()
-    if isinstance(x, np.ndarray):
-        return x.tolist()
-    raise TypeError(f"not JSON-able: {type(x).__name__}")
 
 
 def remove_partial(folder: Path) -> int:
@@ -155,11 +145,6 @@ def read_cell(path: Path) -> dict | None:
     return rec
 
 
-def _flat(prefix: str, params: dict) -> dict:
-    # list and table values become JSON text so every column has one type
-    return {f"{prefix}{k}": json.dumps(v) if isinstance(v, (list, dict)) else v for k, v in params.items()}
-
-
 def cell_rows(entry: dict, record: dict, suite: str, profile: str) -> list[dict]:
     """Tidy rows of one stored cell: identification, every parameter, provenance, then its rows."""
     cell, labels = record["cell"], entry["labels"]
@@ -168,12 +153,7 @@ def cell_rows(entry: dict, record: dict, suite: str, profile: str) -> list[dict]
             "method": labels.get("method_label", ""), "method_name": cell["method"], "seed": cell["seed"],
             "budget": cell["budget"], "status": record["status"], "reason": record["reason"],
             "wall_s": record["wall_s"], "finished": record["finished"]}
-    config = record["config"]
-    if cell["kind"] == "claim":
-        base["claim_name"] = cell["claim"]
-    else:
-        base.update(_flat("problem.", cell["problem_params"]))
-        base.update(_flat("method.", config["method"]["params"]))
+    base.update(KINDS[cell["kind"]].table_fields(cell, record["config"]))
     base.update({f"grid.{k}": json.dumps(v) if isinstance(v, (list, dict)) else v
                  for k, v in labels.get("grid", {}).items()})
     base.update(record["provenance"])

@@ -18,9 +18,9 @@ from typing import Callable
 
 import numpy as np
 
+from tandem_ref.atomic import write_json
 from tandem_ref.names import Registry, resolve
 
-from .results import write_json
 from .versions import code_version
 
 

@@ -215,3 +215,17 @@ def extension(spec: dict, source: list, final) -> tuple[list, bool]:
             group += new
             added += new
     return added, True
+
+
+def edge_note(values, best, bounds) -> str:
+    """Why a tuned value at an edge of its grid stands: the declared bound stopped the extension, or
+    no extension was declared (said, not hidden: the optimum may lie beyond)."""
+    values = sorted(values)
+    if len(values) < 2 or best not in (values[0], values[-1]):
+        return ""
+    if bounds is None:
+        return "grid edge: no extension declared for this grid"
+    nxt = next_value(values, up=best == values[-1])
+    if bounds[0] <= nxt <= bounds[1]:  # results computed before the extension was declared
+        return f"grid edge: not yet extended to {nxt:g} (within the declared bounds [{bounds[0]:g}, {bounds[1]:g}])"
+    return f"grid edge: the next value {nxt:g} is outside the declared bounds [{bounds[0]:g}, {bounds[1]:g}]"

@@ -9,6 +9,7 @@ recognises as its own and removes (``remove_stale``), and that a folder sweep re
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 from pathlib import Path
@@ -40,3 +41,18 @@ def remove_stale(path) -> int:
             p.unlink(missing_ok=True)
             n += 1
     return n
+
+
+def write_json(path, obj) -> None:
+    """``obj`` as JSON (sorted keys, numpy scalars and arrays as numbers and lists), atomically."""
+    write_atomic(path, json.dumps(obj, indent=1, sort_keys=True, default=_json_default).encode())
+
+
+def _json_default(x):
+    import numpy as np
+
+    if isinstance(x, np.generic):
+        return x.item()
+    if isinstance(x, np.ndarray):
+        return x.tolist()
+    raise TypeError(f"not JSON-able: {type(x).__name__}")

@@ -76,13 +76,43 @@ class Trace:
         by_domain = lambda a: dict(zip(doms, np.asarray(a, dtype=np.float64).tolist()))  # noqa: E731
         trajectory = []
         for t, step in enumerate(self.steps):
-            entry = {"step": int(step), "weights": by_domain(self.alpha[t]), "scores": self.scores[t].tolist()}
+            entry = {"step": int(step), "weights": by_domain(self.alpha[t]), "scores": _nulls(self.scores[t]),
+                     "weights_average": by_domain(self.alpha_avg[t]), "grad_steps": int(self.grad_steps[t]),
+                     "twin_distance": _nulls(self.twin_distance[t]), "penalty_gap": _nulls(self.penalty_gap[t])}
             if self.diagnostics:
-                entry["diagnostics"] = {k: v[t].tolist() for k, v in self.diagnostics.items()}
+                entry["diagnostics"] = {k: _nulls(v[t]) if np.ndim(v[t]) <= 1 else np.where(
+                    np.isfinite(v[t]), v[t], None).tolist() for k, v in self.diagnostics.items()}
             trajectory.append(entry)
         return {"method": self.method, "params": self.params, "seed": self.seed, "budget": self.budget,
                 "weights": self.weights, "weights_last": by_domain(self.alpha_last),
                 "weights_average": by_domain(self.alpha_average), "trajectory": trajectory, "cost": dict(self.cost)}
+
+    def save(self, path, **extra) -> None:
+        """Write ``to_json`` (and ``extra`` keys beside it: a run's cost, its data) atomically; NaN as null."""
+        from .atomic import write_json
+
+        write_json(path, {**self.to_json(), **extra})
+
+    @classmethod
+    def load(cls, path) -> "Trace":
+        """The Trace a ``save`` wrote (bitwise: every recorded array, the cost and the diagnostics)."""
+        import json
+        from pathlib import Path
+
+        d = json.loads(Path(path).read_text())
+        doms, traj = list(d["weights"]), d["trajectory"]
+        f64 = lambda x: np.array(x, dtype=np.float64)  # noqa: E731  (null -> NaN)
+        mat = lambda key: f64([[e[key][k] for k in doms] for e in traj]).reshape(len(traj), len(doms))  # noqa: E731
+        col = lambda key: f64([e[key] for e in traj]).reshape(len(traj))  # noqa: E731
+        diag = {k: np.stack([f64(e["diagnostics"][k]) for e in traj]) for k in traj[0].get("diagnostics", {})} \
+            if traj else {}
+        return cls.build(d["method"], d["params"], doms, d["seed"], d["budget"],
+                         output=[d["weights"][k] for k in doms], steps=[e["step"] for e in traj],
+                         alpha=mat("weights"), alpha_avg=mat("weights_average"),
+                         scores=f64([e["scores"] for e in traj]).reshape(len(traj), len(doms)),
+                         twin_distance=col("twin_distance"), penalty_gap=col("penalty_gap"),
+                         grad_steps=[e["grad_steps"] for e in traj], alpha_last=[d["weights_last"][k] for k in doms],
+                         alpha_average=[d["weights_average"][k] for k in doms], cost=d["cost"], diagnostics=diag)
 
     def equal(self, other: "Trace") -> bool:
         """Bitwise equality of every recorded array (NaN equals NaN)."""
@@ -92,3 +122,10 @@ class Trace:
         return all(same(getattr(self, n), getattr(other, n)) for n in names) and self.cost == other.cost \
             and self.diagnostics.keys() == other.diagnostics.keys() \
             and all(same(v, other.diagnostics[k]) for k, v in self.diagnostics.items())
+
+
+def _nulls(x):
+    """An array or number as JSON: NaN (a part a method does not log) as null, so the file stays JSON."""
+    a = np.asarray(x, dtype=np.float64)
+    out = [None if not np.isfinite(v) else float(v) for v in a.ravel()]
+    return out[0] if a.ndim == 0 else out

@@ -21,3 +21,9 @@ def test_gpu_check_runs_small_on_cpu(tmp_path):
     assert cell["status"] == "ok" and cell["model"] == "micro" and cell["avg_loss"] > 0
     md = (tmp_path / "gpu" / "check.md").read_text()
     assert "| micro |" in md and "target" in md and "lm-restricted" in md
+    lad = res["ladder"]  # the ladder subset: two sizes of three mixtures, shrunk to micro on the CPU
+    assert sorted(lad["losses"]) == ["restricted-160m", "restricted-20m"]
+    assert all(len(v) == 3 and all(x > 0 for x in v.values()) for v in lad["losses"].values())
+    (row,) = lad["agreement"]
+    assert row["size"] == "restricted-20m" and row["mixtures"] == 3 and 0 <= row["decision_accuracy"] <= 1
+    assert "Model-size ladder subset" in md

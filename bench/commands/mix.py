@@ -31,7 +31,7 @@ def run(args) -> int:
     from bench.lm.build import lm_problem
     from bench.lm.corpus import embedded_corpus, read_domains
     from bench.lm.target import target_run
-    from bench.results import check_out_file, write_json
+    from bench.results import check_out_file
     from tandem_ref.registry import get_method
     from tandem_ref.schedules import natural_mixture
 
@@ -68,7 +68,6 @@ def run(args) -> int:
                 tokens_per_s=trace.cost.get("tokens", 0) / max(wall, 1e-9), model_params=problem.trainer.n_params)
     doms = list(problem.domains)
     result = {
-        **trace.to_json(),
         "cost": cost,
         "natural": dict(zip(doms, natural_mixture(problem).tolist())),
         "train_tokens": dict(zip(doms, problem.sizes.astype(int).tolist())),
@@ -80,7 +79,7 @@ def run(args) -> int:
     }
     if args.target_steps:
         result["stage_two"] = target_run(problem, trace.output, args.target_steps, args.seed)
-    write_json(out, result)
+    trace.save(out, **result)  # the Trace's own writer (cost here: with the wall time and throughput)
     print(f"wrote {out}: " + ", ".join(f"{d} {w:.3f}" for d, w in trace.weights.items()))
     return 0
 

@@ -21,11 +21,12 @@ import math
 
 import pandas as pd
 
+from bench.selection import edge_note
 from bench.tabulate import commits
 
 from . import agreement, stats
 from .claims import LM_CLAIMS, base_name
-from .reading import BASELINE, lm_final, paired
+from .reading import BASELINE, declared_extension, lm_final, paired
 
 # the ladder suites and the claim each decides at every size
 LADDER = {"scale-abundant": "LM-1", "scale-restricted": "LM-2"}
@@ -128,6 +129,7 @@ def ladder_table(sd) -> list[list[str]]:
     verdicts = {r[2].split(":")[0].split(" (")[0]: r[6] for r in claim_rows(sd) if r[2].endswith("tandem vs uniform")
                 or r[2].endswith(": tandem")}
     tune = fin[fin["study"] == "tune-tandem"]
+    bounds = declared_extension(suite, "tune-tandem")  # the committed results are the current design's
     rows = []
     for problem, n in sizes(fin):
         p, scale = effect(fin, suite, problem)
@@ -138,8 +140,8 @@ def ladder_table(sd) -> list[list[str]]:
         gap = (u["train_avg_loss"] - u["avg_loss"]) if {"train_avg_loss", "avg_loss"} <= set(u) else []
         eta = sub.loc[sub["method"] == "tandem", "method.eta_alpha"]
         grid = sorted(tune.loc[tune["problem"] == problem, "method.eta_alpha"].dropna().unique())
-        eta_text = "–" if not len(eta) else f"{eta.iloc[0]:g}" + (
-            " (grid edge)" if grid and eta.iloc[0] in (grid[0], grid[-1]) else "")
+        note = edge_note(grid, eta.iloc[0], bounds) if len(eta) and grid else ""
+        eta_text = "–" if not len(eta) else f"{eta.iloc[0]:g}" + (f" ({note})" if note else "")
         nat = stats.paired(paired(sub, "avg_loss", "natural"))
         tokens = u["stage_two.steps"].mean() * _tokens_per_step(sd, problem) if len(u) else math.nan
         rows.append([suite, problem.rsplit("-", 1)[-1], size_text(n), f"{tokens:,.0f}",

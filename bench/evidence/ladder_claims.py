@@ -30,6 +30,10 @@ LM7_WHY = ("TANDEM takes E + K gradient steps per E proxy steps (the reference m
            "validation rows; DoGE's code takes each domain's gradient on its share of the proxy's own batch, one "
            "backward per step plus a validation backward")
 
+# (method label, the study it is learned in at the target size): the mixers LM-6 moves across scale
+TRANSFERRED = (("tandem", None), ("doge-lm", "doge"), ("doremi-lm", "doremi"))
+
+
 def _ratio_interval(num: pd.Series, den: pd.Series, seed: int = 0) -> tuple[float, float, float, int]:
     """mean(num) / mean(den) over the seeds both have, with a paired percentile bootstrap over seeds."""
     common = num.index.intersection(den.index).sort_values()
@@ -63,7 +67,11 @@ def transfer_rows(sd) -> list[list[str]]:
     uni = by_seed(at[at["study"] == suite], "avg_loss", BASELINE)
     smoke = sd.manifest.get("profile") != "scale"
     out = []
-    for method, native_study in (("tandem", suite), ("doge-lm", "doge")):
+    # the grid's best fixed mixture at the target size (chosen on validation, re-run on every seed)
+    best = at[at["study"] == "grid-best"]
+    gain_best = (uni - by_seed(best, "avg_loss", best["method"].iloc[0])).dropna() if len(best) else None
+    for method, native_study in TRANSFERRED:
+        native_study = native_study or suite
         moved = at[(at["study"] == "transfer") & at["method"].str.startswith(method.split("-")[0] + "@")]
         native = at[(at["study"] == native_study) & (at["method"] == method)]
         if not len(moved) or not len(native):
@@ -72,6 +80,11 @@ def transfer_rows(sd) -> list[list[str]]:
         gain_native = uni - by_seed(native, "avg_loss", method)
         share = _ratio_interval(gain_moved.dropna(), gain_native.dropna())
         mean_native = float(gain_native.mean())
+        against_best = ""
+        if gain_best is not None and len(gain_best):
+            sb = _ratio_interval(gain_moved.dropna(), gain_best)
+            against_best = (f"; against the grid's best there (gain {gain_best.mean():+.4f} nats): "
+                            f"{sb[0]:.2f} [{sb[1]:.2f}, {sb[2]:.2f}]")
         if n_top / n_small < 16:  # the claim is about a proxy at least 16x smaller
             verdict = f"not applicable (the proxy is {n_top / n_small:.1f}x smaller, the claim needs 16x)"
         elif not (mean_native > 0):
@@ -96,7 +109,7 @@ def transfer_rows(sd) -> list[list[str]]:
             expected=f"≥ {keep:g} (interval above {keep:g}; declared in the suite)",
             measured=f"{share[0]:.2f} [{share[1]:.2f}, {share[2]:.2f}] (n={share[3]}); gains {gain_moved.mean():+.4f} "
                      f"vs {mean_native:+.4f} nats; FLOPs with the mixer's (at {size_text(n_small)}) "
-                     f"{flops:.2f}x uniform's",
+                     f"{flops:.2f}x uniform's{against_best}",
             verdict=("smoke run: " if smoke else "") + verdict))
     return out
 
@@ -147,13 +160,27 @@ def cost_rows(data) -> list[list[str]]:
     return out
 
 
-def claims(data) -> list[list[str]]:
-    """Every claim row the ladder decides: LM-1 and LM-2 per size, LM-6, LM-7."""
+def claims(data, first=()) -> list[list[str]]:
+    """Every claim row the ladder decides: LM-1 and LM-2 per size, LM-6, LM-7. ``first``: the stored
+    results of a ladder suite's first declared design, where its design changed after they were seen
+    (results/first-design/): their verdict rows follow, marked, and the new rows say so."""
     rows = []
+    earlier = {base_name(sd.name): sd for sd in ladder_data(first)}
     for sd in ladder_data(data):
-        rows += claim_rows(sd)
         at = commits(sd.run)
-        rows += [r[:-2] + [at["declared at"], at["computed at"]] for r in transfer_rows(sd)]
+        old = earlier.get(base_name(sd.name)) if sd.manifest.get("profile") == "scale" else None
+        note = "" if old is None else \
+            f" (changed after results were seen; first design {commits(old.run)['declared at']})"
+        rows += [r[:-2] + [r[-2] + note, r[-1]] for r in claim_rows(sd)]
+        rows += [r[:-2] + [at["declared at"] + note, at["computed at"]] for r in transfer_rows(sd)]
+        if old is not None:
+            oat = commits(old.run)
+            for r in claim_rows(old) + [r[:-2] + [oat["declared at"], oat["computed at"]] for r in transfer_rows(old)]:
+                r[2] += f" (first design: {FIRST_DESIGN})"
+                rows.append(r)
     return rows + cost_rows(data)
+
+
+FIRST_DESIGN = "seeds 0-3, TANDEM's grid 3-30 not extended"
 
 

@@ -64,3 +64,17 @@ def loss_column(suite: str, table: pd.DataFrame, split: str = "test") -> str:
     return f"val_loss.{target}" if target else "val_avg_loss"
 
 
+def declared_extension(suite_name: str, study: str):
+    """The bounds ``extend`` declares for ``study``'s grid in the named suite (None: not extended)."""
+    from bench.selection import check
+    from bench.suites import load, suite_paths
+
+    if suite_name not in suite_paths():
+        return None
+    studies = load(suite_name).studies
+    for s in studies:
+        for entry in check(s.where, s.base.get("select"), [x.name for x in studies]):
+            if entry["study"] == study and entry["extend"]:
+                return entry["extend"]
+    return None
+

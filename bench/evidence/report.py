@@ -89,10 +89,20 @@ def regime_table(suite: str, table: pd.DataFrame):
     return header, rows
 
 
+# why a deciding suite's choice at a grid edge stands (issue 22, item 6), printed under its tuning table
+EDGE_WHY = ("A choice at an edge of its grid is marked: where the suite declares `extend`, the grid grew until "
+            "the choice was interior or the next value left the declared bounds (bench/selection.py); the "
+            "deciding profile's grids were declared and run before that rule, and extending them means "
+            "re-running the whole profile (about 90 minutes of both cores) on the CPU kind that computed it "
+            "(the LM's bits differ across CPU vendors), so their edge choices stand as run and say so.")
+
+
 def tuning_table(table: pd.DataFrame):
     """Each tuning study: the step sizes tried, the mean validation loss of each over the tuning
     seeds, the value chosen (bench.selection's rule), and what the tuning cost."""
-    from bench.selection import rank
+    from bench.selection import edge_note, rank
+
+    from .reading import declared_extension
 
     fin = lm_final(table)
     if not len(fin) or "study" not in fin:
@@ -113,9 +123,10 @@ def tuning_table(table: pd.DataFrame):
                   "grid": {param[5:]: r[param]}}, {by: r[by]}) for _, r in g.iterrows()]
         best = rank(cands, by)[0][3][param[5:]]
         values = sorted(g[param].dropna().unique())
-        # a choice at an end of its grid is not tuned: the optimum may lie beyond it (said, not hidden)
-        edge = " (at the edge of its grid: the grid should extend beyond it)" if best in (values[0], values[-1]) \
-            else ""
+        # a choice at an end of its grid is not tuned: the optimum may lie beyond it (said, not hidden,
+        # with the reason it stands: the declared bound of its extension, or no extension declared)
+        note = edge_note(values, best, declared_extension(suite, study))
+        edge = f" ({note})" if note else ""
         for v, gv in g.groupby(param, sort=True):
             rows.append([study[5:], param[len("grid.method."):], f"{v:g}", str(gv["seed"].nunique()),
                          f"{gv[by].mean():.4f}", "chosen" + edge if v == best else "",
@@ -251,7 +262,8 @@ def sections(sd) -> list[tuple[str, list[str], list[list[str]], str]]:
     if tun:
         out.append(("Step-size tuning (tuning seeds, validation split)", *tun,
                     "Each online method's step size is the value with the lowest mean validation loss of its "
-                    "Stage-Two runs on the tuning seeds (disjoint from the reported seeds); test is never read."))
+                    "Stage-Two runs on the tuning seeds (disjoint from the reported seeds); test is never read. "
+                    + EDGE_WHY))
     opt = optimum(suite, sd.table)
     if opt:
         out.append(("Empirical optimum and the share of it each method captures", opt[0], opt[1], opt[2]))

@@ -18,7 +18,6 @@ import torch.distributed as dist
 from tandem_ref.registry import get_method
 from tandem_ref.resume import drive
 
-from ..results import write_json
 from .build import lm_problem
 from .dist import init_from_env
 
@@ -44,8 +43,7 @@ def main(argv=None) -> int:
         st = drive(method, problem, a.budget, a.seed)  # the one driver of a method run (tandem_ref.resume)
         trace = method.trace(problem, st)
         checksum = float(sum(p.double().sum() for p in st.proxy.params))
-        write_json(Path(a.out) / f"rank{d.rank}-{name}.json",
-                   {"rank": d.rank, "world": d.world, "param_checksum": checksum, **trace.to_json()})
+        trace.save(Path(a.out) / f"rank{d.rank}-{name}.json", rank=d.rank, world=d.world, param_checksum=checksum)
     if d.world > 1:
         dist.barrier()
         dist.destroy_process_group()

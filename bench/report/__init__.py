@@ -41,7 +41,8 @@ def build(out) -> Path:
             write_atomic(tdir / f"{sd.name}.tex", tables.latex(header, rows).encode())
     from bench.evidence import ladder_claims as lm_ladder
 
-    claims = tables.claims_rows(data) + lm_verdicts.claims(data) + lm_ladder.claims(data)
+    first = data_mod.load(out / "first-design") if (out / "first-design").is_dir() else []
+    claims = tables.claims_rows(data) + lm_verdicts.claims(data) + lm_ladder.claims(data, first)
     scale_md = ladder_report.tables(data, tdir)
     if claims:
         write_atomic(tdir / "claims.md", md_table(CLAIM_COLUMNS, claims).encode())

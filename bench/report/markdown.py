@@ -8,6 +8,7 @@ from bench.evidence import report as lm_report  # noqa: E402  (LM sections: regi
 from bench.evidence.verdicts import DECIDING  # noqa: E402
 from tandem_ref.errors import BadInput
 
+from ..cells import KINDS
 from ..results import write_atomic
 from ..tabulate import CLAIM_COLUMNS, markdown
 from .data import SuiteData
@@ -17,12 +18,7 @@ MAX_LISTED = 8  # missing or failed cells listed by name; the rest are counted
 
 
 def _cell_name(entry: dict) -> str:
-    labels, cell = entry["labels"], entry["cell"]
-    if cell["kind"] == "claim":
-        return f"claim {cell['claim']}"
-    grid = ", ".join(f"{k}={v}" for k, v in labels.get("grid", {}).items())
-    return (f"{labels['study']}: {labels['method_label']} on {labels['problem_label']}, seed {cell['seed']}"
-            + (f" ({grid})" if grid else ""))
+    return KINDS[entry["cell"]["kind"]].title(entry["labels"], entry["cell"])
 
 
 def _listing(title: str, names: list[str]) -> list[str]:

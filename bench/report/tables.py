@@ -13,6 +13,7 @@ import re
 
 import pandas as pd
 
+from ..cells import method_kinds
 from ..results import final_rows
 from ..tabulate import commits
 from .data import SuiteData, mean_ci
@@ -75,7 +76,7 @@ def _grid_columns(df: pd.DataFrame) -> list[str]:
 def suite_summary(sd: SuiteData) -> tuple[list[str], list[list[str]]]:
     """One line per (study, problem, method, grid point): each score's mean and interval over seeds."""
     fin = final_rows(sd.table)
-    fin = fin[fin["kind"] == "run"] if len(fin) else fin
+    fin = fin[fin["kind"].isin(method_kinds())] if len(fin) else fin
     if not len(fin):
         return [], []
     grid = _grid_columns(fin)
@@ -101,7 +102,7 @@ def claims_rows(data: list[SuiteData]) -> list[list[str]]:
         if not len(t) or "claim" not in t:
             continue
         at = commits(sd.run)
-        for _, r in t[t["kind"] == "claim"].iterrows():
+        for _, r in t[~t["kind"].isin(method_kinds())].iterrows():
             if r["status"] != "ok":
                 rows.append(["", str(r["claim_name"]), "", "", "", "", f"not computed: {r['reason']}",
                              at["declared at"], at["computed at"]])

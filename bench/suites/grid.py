@@ -5,8 +5,9 @@ from __future__ import annotations
 import itertools
 
 from tandem_ref.errors import BadInput
+from tandem_ref.names import resolve as resolve_target
 
-from ..cells import Cell
+from ..cells import KINDS, Cell
 from ..selection import check as check_select
 from .schema import Study, Suite
 
@@ -32,9 +33,6 @@ def expand(suite: Suite, profile: str, resolve=None, pending: list | None = None
         if profile not in spec.profiles:
             continue
         study = spec.at(profile)
-        if study.kind == "claim":
-            cells += _claim_cells(study, profile, spec.where)
-            continue
         extra = []
         if study.select:
             specs = check_select(spec.where, study.select, [x.name for x in suite.studies])
@@ -44,11 +42,12 @@ def expand(suite: Suite, profile: str, resolve=None, pending: list | None = None
                 if pending is not None:
                     pending.append(study.name)
                 continue
-        cells += _run_cells(suite, study, spec.where, extra)
+        cells += resolve_target(KINDS[study.kind].plan)(suite, study, profile, spec.where, extra)
     return cells
 
 
-def _claim_cells(study: Study, profile: str, where: str) -> list[Cell]:
+def claim_cells(suite: Suite, study: Study, profile: str, where: str, extra=()) -> list[Cell]:
+    """A claim study's cells (cells.ClaimKind): one per claim of theory.claims it names, on the profile."""
     from theory.claims import CLAIMS  # here, not at the top: the claims import every family and the catalogue
 
     names = list(CLAIMS) if study.claims == "*" else study.claims
@@ -120,7 +119,8 @@ def _seeds(value, where) -> list[int]:
     raise BadInput(f"{where}: 'seeds' must be a positive count or a list of integers, got {value!r}")
 
 
-def _run_cells(suite: Suite, study: Study, where: str, extra=()) -> list[Cell]:
+def run_cells(suite: Suite, study: Study, profile: str, where: str, extra=()) -> list[Cell]:
+    """A run study's cells (cells.RunKind): problems x seeds x methods (and the selected entries) x grid."""
     from tandem_ref.registry import default_method_names
 
     from ..problems import family_names

@@ -16,6 +16,8 @@ from pathlib import Path
 from tandem_ref.errors import BadInput
 from tandem_ref.names import Registry, resolve
 
+from ..cells import KINDS  # the kinds of cell a study can be (bench.cells)
+
 # every profile, with what it is for (the CLI's --help is built from this)
 PROFILE_HELP = {"quick": "smoke runs of every suite on a 2-core CPU (the main job, minutes)",
                 "full": "larger grids, more seeds and longer budgets on a CPU (hours)",
@@ -44,7 +46,6 @@ FIGURE_KINDS = Registry("figure kind", {
     name: FigureKind(f"bench.report.figures:{name}", requires)
     for name, requires in (("trajectories", ()), ("mixtures", ()), ("twin_distance", ()), ("curve", ("x", "y")),
                            ("curves", ()), ("probes", ()))})
-KINDS = ("run", "claim")
 
 _SUITE_KEYS = {"description", "profiles", "problems", "methods", "study", "report"}
 _STUDY_KEYS = {"name", "title", "kind", "problems", "methods", "claims", "seeds", "budget", "log_points",
@@ -83,7 +84,7 @@ class Study:
                 raise BadInput(f"{where}: '{name}' must be a non-negative integer, got {v!r}")
         kind = d.get("kind", "run")
         if kind not in KINDS:
-            raise BadInput(f"{where}: 'kind' must be 'run' or 'claim', got {kind!r}")
+            raise BadInput(f"{where}: 'kind' must be one of {', '.join(map(repr, KINDS))}, got {kind!r}")
         keys = {k: d[k] for k in ("title", "problems", "methods", "claims", "seeds", "budget", "log_points",
                                   "score", "params", "cases", "checkpoint_every", "exclude_methods", "select")
                 if k in d}

@@ -79,3 +79,18 @@ def test_a_cell_round_trips_through_its_dict_and_only_a_claim_cell_names_a_claim
                  method_params={"profile": "quick"}, seed=0)
     assert "claim" not in run.as_dict() and claim.as_dict()["claim"] == "plumbing"
     assert Cell.from_dict(run.as_dict()) == run and Cell.from_dict(claim.as_dict()) == claim
+
+
+def test_no_module_switches_on_a_cell_kinds_name():
+    """Cell kinds are classes (bench.cells.KINDS) that build their config, plan and compute their cells
+    and add their own columns: no module compares a kind to its name (issue 21)."""
+    import re
+
+    from bench.cells import KINDS
+
+    names = "|".join(KINDS)
+    pattern = re.compile(rf"""kind"?\]?\s*[!=]=\s*["']({names})["']""")
+    found = [f"{p.relative_to(ROOT)}:{i + 1}" for p in sorted((ROOT / "bench").rglob("*.py"))
+             for i, line in enumerate(p.read_text().splitlines()) if pattern.search(line)]
+    assert not found, found
+    assert pattern.search('if cell["kind"] == "claim":') and pattern.search("if self.kind == 'run'")

@@ -120,3 +120,12 @@ def test_the_runner_extends_a_grid_then_runs_the_interior_choice(tmp_path):
     assert again["computed"] == 0 and again["cells"] == counts["cells"]
     assert [p.key for p in plan(suite, "quick", tmp_path / "out")] == [p.key for p in plan(
         suite, "quick", tmp_path / "out")]
+
+
+def test_the_report_says_why_an_edge_choice_stands():
+    from bench.selection import edge_note
+
+    assert edge_note([3.0, 10.0, 30.0], 10.0, [0.3, 300.0]) == ""  # interior
+    assert "no extension declared" in edge_note([1.0, 3.0, 10.0], 10.0, None)
+    assert "next value 0.1 is outside the declared bounds [0.3, 300]" in edge_note([0.3, 1.0, 3.0], 0.3, [0.3, 300.0])
+    assert "not yet extended to 100" in edge_note([3.0, 10.0, 30.0], 30.0, [0.3, 300.0])

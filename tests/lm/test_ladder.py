@@ -67,7 +67,9 @@ def test_the_ladder_table_flags_a_tuned_step_at_its_grid_edge_and_ends_with_the_
     assert rows[0][7] == "10" and rows[0][3] == "204,800"  # 10 is inside 3, 10, 30; 200 steps x 16 x 64
     t = _table()
     t.loc[t["method"] == "tandem", "method.eta_alpha"] = 30.0
-    assert ladder.ladder_table(_sd(t))[0][7] == "30 (grid edge)"
+    # the suite declares extend = [0.3, 300]: an edge choice inside the bounds is one the run did not extend
+    assert ladder.ladder_table(_sd(t))[0][7] == "30 (grid edge: not yet extended to 100 (within the declared " \
+        "bounds [0.3, 300]))"
     assert rows[1][9] == f"{100 * -(0.10 + 0.0015) / 2.5:+.2f}%"  # mean gain 0.10 + 0.001 * 1.5 over seeds 0-3
 
 

@@ -253,4 +253,4 @@ def test_a_tuned_value_at_the_edge_of_its_grid_is_flagged(best, edge):
     _, out = tuning_table(pd.DataFrame(rows))
     chosen = [r for r in out if r[5].startswith("chosen")]
     assert len(chosen) == 1 and float(chosen[0][2]) == best
-    assert ("at the edge of its grid" in chosen[0][5]) == edge
+    assert ("grid edge: no extension declared" in chosen[0][5]) == edge

@@ -50,3 +50,18 @@ def test_a_probe_state_of_another_problem_is_refused(family_a, tmp_path):
     assert m.load(family_a, tmp_path / "s.npz").n_done == 1
     with pytest.raises(BadInput, match="5 domains"):
         m.load(family_a, tmp_path / "other.npz")
+
+
+@pytest.mark.parametrize("name", method_names())
+def test_a_trace_saved_and_loaded_is_the_same_trace(name, family_a, tmp_path):
+    """The Trace owns its saving and loading (what ``mix`` and the torchrun entry point write): every
+    recorded array, the cost and the signal's diagnostics come back bitwise, NaN included (as null)."""
+    import json
+
+    from tandem_ref.trace import Trace
+
+    trace = get_method(name, **SMALL.get(name, {})).run(family_a, BUDGET, 3)
+    trace.save(tmp_path / "t.json", note="beside it")
+    text = (tmp_path / "t.json").read_text()
+    assert "NaN" not in text and json.loads(text)["note"] == "beside it"  # plain JSON, extra keys kept
+    assert Trace.load(tmp_path / "t.json").equal(trace)
