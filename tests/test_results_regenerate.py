@@ -27,6 +27,11 @@ def regenerated(tmp_path_factory):
         for name in ("manifest.json", "results.parquet", "results.csv", "run.json"):
             if (manifest.parent / name).exists():
                 shutil.copy(manifest.parent / name, d / name)
+    for manifest in RESULTS.glob("first-design/*/manifest.json"):  # a design's first results, where it changed
+        d = out / "first-design" / manifest.parent.name
+        d.mkdir(parents=True)
+        for name in ("manifest.json", "results.parquet", "run.json"):
+            shutil.copy(manifest.parent / name, d / name)
     stored = RESULTS / "tables" / "regmix_agreement.json"  # RegMix's statistics, where ../shared is absent
     if stored.exists():
         (out / "tables").mkdir()

@@ -184,7 +184,8 @@ def agreement_rows(data, regmix_folder=None) -> list[list[str]]:
         mats = {}
         for problem, _ in ladder:
             g = _grid_mixtures(fin, problem)
-            mats[problem] = g.pivot_table(index="mixture", columns="seed", values="avg_loss")
+            # the seeds every mixture ran on (uniform and natural may have more than the grid's)
+            mats[problem] = g.pivot_table(index="mixture", columns="seed", values="avg_loss").dropna(axis=1)
         top, top_n = ladder[-1]
         names = mats[top].dropna().index
         k = len(names)

@@ -24,7 +24,7 @@ PROFILE_HELP = {"quick": "smoke runs of every suite on a 2-core CPU (the main jo
                 "lm": "the deciding small-LM runs: tuning, a grid of fixed mixtures, 8-10 paired seeds "
                       "(90 min, 2 cores)",
                 "scale": "the CPU model-size ladder (0.07M-2.5M): LM-1 and LM-2 per size, rank agreement across "
-                         "sizes, transfer LM-6, efficiency LM-7 (69 min, 2 cores)",
+                         "sizes, transfer LM-6, efficiency LM-7 (about 105 min from empty caches, 2 cores)",
                 "gpu": "the LM ladder on a GPU (cuda, bf16)"}
 PROFILES = tuple(PROFILE_HELP)
 

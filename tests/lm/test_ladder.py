@@ -109,6 +109,15 @@ def test_the_grid_agrees_perfectly_when_both_sizes_order_it_alike():
     assert rows[1][0].endswith("noise floor") and rows[1][6] == "3 splits of 4 seeds"
 
 
+def test_agreement_uses_the_seeds_every_mixture_ran_on():
+    # uniform and natural on seeds 4-7 as well (LM-6's 8 seeds), the grid on 0-3 only: the 5 mixtures
+    # are compared on seeds 0-3, none is dropped for the seeds it did not run (a bug that left 2)
+    t = _table()
+    more = t[(t["study"] == "scale-restricted") & t["method"].isin(["uniform", "natural"])].copy()
+    rows = ladder.agreement_rows([_sd(pd.concat([t, more.assign(seed=more["seed"] + 4)]))])
+    assert rows[0][1] == "5 (10)" and rows[0][6] == "seeds (4 and 4)" and rows[1][6] == "3 splits of 4 seeds"
+
+
 def test_a_quick_profile_ladder_is_a_smoke_run():
     rows = ladder_claims.claims([_sd(_table(), profile="quick")])
     assert rows and all(r[6].startswith("smoke run") for r in rows if r[0] != "LM-7")
