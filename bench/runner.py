@@ -47,12 +47,15 @@ def plan(suite: Suite, profile: str, out: Path | None = None, pending: list | No
             return None, []
         cells_dir = Path(out) / folder(suite, profile) / "cells"
 
+        read: dict[str, tuple | None] = {}  # each stored cell read once (the extension re-ranks its grid per point)
+
         def final(c: Cell):
-            rec = results.read_cell(cells_dir / f"{key(c)}.json")
-            if rec is None:
-                return None
-            finals = [r for r in rec["rows"] if r.get("final")]
-            return rec["cell"], (finals[-1] if rec["status"] == "ok" and finals else {})
+            k = key(c)
+            if k not in read:
+                rec = results.read_cell(cells_dir / f"{k}.json")
+                finals = [] if rec is None else [r for r in rec["rows"] if r.get("final")]
+                read[k] = None if rec is None else (rec["cell"], finals[-1] if rec["status"] == "ok" and finals else {})
+            return read[k]
 
         extra, added = [], []
         for spec in specs:

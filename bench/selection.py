@@ -29,6 +29,7 @@ one extension point per round, so every point is a pure function of the stored c
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 
@@ -174,8 +175,6 @@ def _axis(cells) -> str:
 
 
 def _moved(cell, axis: str, value):
-    import dataclasses
-
     grid = {**cell.labels["grid"], axis: value}
     name = axis.split(".", 1)[1]
     if axis.startswith("method."):

@@ -80,8 +80,7 @@ class Trace:
                      "weights_average": by_domain(self.alpha_avg[t]), "grad_steps": int(self.grad_steps[t]),
                      "twin_distance": _nulls(self.twin_distance[t]), "penalty_gap": _nulls(self.penalty_gap[t])}
             if self.diagnostics:
-                entry["diagnostics"] = {k: _nulls(v[t]) if np.ndim(v[t]) <= 1 else np.where(
-                    np.isfinite(v[t]), v[t], None).tolist() for k, v in self.diagnostics.items()}
+                entry["diagnostics"] = {k: _nulls(v[t]) for k, v in self.diagnostics.items()}
             trajectory.append(entry)
         return {"method": self.method, "params": self.params, "seed": self.seed, "budget": self.budget,
                 "weights": self.weights, "weights_last": by_domain(self.alpha_last),
@@ -125,7 +124,7 @@ class Trace:
 
 
 def _nulls(x):
-    """An array or number as JSON: NaN (a part a method does not log) as null, so the file stays JSON."""
+    """An array (any shape) or number as JSON: nested lists, NaN (a part a method does not log) as null, so
+    the file stays JSON."""
     a = np.asarray(x, dtype=np.float64)
-    out = [None if not np.isfinite(v) else float(v) for v in a.ravel()]
-    return out[0] if a.ndim == 0 else out
+    return np.where(np.isfinite(a), a, None).tolist()

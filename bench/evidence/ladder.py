@@ -187,7 +187,7 @@ def agreement_rows(data, regmix_folder=None) -> list[list[str]]:
             # the seeds every mixture ran on (uniform and natural may have more than the grid's)
             mats[problem] = g.pivot_table(index="mixture", columns="seed", values="avg_loss").dropna(axis=1)
         top, top_n = ladder[-1]
-        names = mats[top].dropna().index
+        names = mats[top].index
         k = len(names)
         label = f"ours: {base_name(sd.name)} ({sd.manifest.get('profile')})"
         for problem, n in ladder[:-1]:

@@ -160,6 +160,9 @@ def cost_rows(data) -> list[list[str]]:
     return out
 
 
+FIRST_DESIGN = "seeds 0-3, TANDEM's grid 3-30 not extended"  # what the ladder's first declared design was
+
+
 def claims(data, first=()) -> list[list[str]]:
     """Every claim row the ladder decides: LM-1 and LM-2 per size, LM-6, LM-7. ``first``: the stored
     results of a ladder suite's first declared design, where its design changed after they were seen
@@ -169,18 +172,14 @@ def claims(data, first=()) -> list[list[str]]:
     for sd in ladder_data(data):
         at = commits(sd.run)
         old = earlier.get(base_name(sd.name)) if sd.manifest.get("profile") == "scale" else None
-        note = "" if old is None else \
-            f" (changed after results were seen; first design {commits(old.run)['declared at']})"
+        oat = None if old is None else commits(old.run)
+        note = "" if old is None else f" (changed after results were seen; first design {oat['declared at']})"
         rows += [r[:-2] + [r[-2] + note, r[-1]] for r in claim_rows(sd)]
         rows += [r[:-2] + [at["declared at"] + note, at["computed at"]] for r in transfer_rows(sd)]
         if old is not None:
-            oat = commits(old.run)
             for r in claim_rows(old) + [r[:-2] + [oat["declared at"], oat["computed at"]] for r in transfer_rows(old)]:
                 r[2] += f" (first design: {FIRST_DESIGN})"
                 rows.append(r)
     return rows + cost_rows(data)
-
-
-FIRST_DESIGN = "seeds 0-3, TANDEM's grid 3-30 not extended"
 
 

@@ -3,6 +3,8 @@ differences, and the loss a setting's claim compares."""
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pandas as pd
 
@@ -64,6 +66,7 @@ def loss_column(suite: str, table: pd.DataFrame, split: str = "test") -> str:
     return f"val_loss.{target}" if target else "val_avg_loss"
 
 
+@functools.lru_cache(maxsize=None)
 def declared_extension(suite_name: str, study: str):
     """The bounds ``extend`` declares for ``study``'s grid in the named suite (None: not extended)."""
     from bench.selection import check
@@ -75,6 +78,6 @@ def declared_extension(suite_name: str, study: str):
     for s in studies:
         for entry in check(s.where, s.base.get("select"), [x.name for x in studies]):
             if entry["study"] == study and entry["extend"]:
-                return entry["extend"]
+                return tuple(entry["extend"])
     return None
 

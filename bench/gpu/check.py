@@ -47,20 +47,31 @@ def throughput(cfg: dict) -> list[dict]:
     return rows
 
 
-def lm_cell(small: bool, out: Path) -> dict:
-    """The first uniform cell (seed 0) of lm-restricted's gpu profile, computed as the runner does."""
+def _shrunk(cell):
+    """The cell at the CPU smoke run's toy size (``--small``), its problem parameters a new dict."""
+    return dataclasses.replace(cell, problem_params={**cell.problem_params,
+                                                     **{k.split(".", 1)[1]: v for k, v in CELL_SMALL.items()}})
+
+
+def _computed(cell, cells_dir: Path) -> tuple[dict, dict]:
+    """The cell computed as the runner does (its record stored under ``cells_dir``): (record, final row)."""
     from bench.cells import key_of
     from bench.compute import Planned, compute, config_of
+
+    cfg = config_of(cell)
+    cells_dir.mkdir(parents=True, exist_ok=True)
+    rec = compute(Planned(key_of(cfg), cell, cfg), cells_dir)
+    return rec, (rec["rows"][-1] if rec.get("rows") else {})
+
+
+def lm_cell(small: bool, out: Path) -> dict:
+    """The first uniform cell (seed 0) of lm-restricted's gpu profile, computed as the runner does."""
     from bench.suites import expand, load
 
     cell = next(c for c in expand(load("lm-restricted"), "gpu") if c.method == "uniform" and c.seed == 0)
-    if small:
-        cell.problem_params.update({k.split(".", 1)[1]: v for k, v in CELL_SMALL.items()})
-    cfg = config_of(cell)
+    cell = _shrunk(cell) if small else cell
     t0 = time.perf_counter()
-    (out / "cells").mkdir(parents=True, exist_ok=True)
-    rec = compute(Planned(key_of(cfg), cell, cfg), out / "cells")
-    final = rec["rows"][-1] if rec.get("rows") else {}
+    rec, final = _computed(cell, out / "cells")
     return {"suite": "lm-restricted", "profile": "gpu", "method": "uniform", "seed": 0, "status": rec["status"],
             "reason": rec.get("reason"), "wall_s": time.perf_counter() - t0, "model": cell.problem_params.get("model"),
             "avg_loss": final.get("avg_loss"), "stage_two_tokens_per_s": final.get("stage_two.tokens_per_s")}
@@ -72,8 +83,6 @@ LADDER_SIZES = ("restricted-20m", "restricted-85m", "restricted-160m")
 def ladder(small: bool, out: Path) -> dict:
     """The ladder subset (module text, item 3): per size, each fixed mixture's test loss, and the
     agreement of every smaller size's order of the mixtures with the largest's."""
-    from bench.cells import key_of
-    from bench.compute import Planned, compute, config_of
     from bench.evidence import agreement
     from bench.suites import expand, load
 
@@ -88,16 +97,11 @@ def ladder(small: bool, out: Path) -> dict:
              for m in ("uniform", "natural")] + grid
     if small:  # two sizes of three mixtures, shrunk to the CPU's micro model
         cells = [c for c in cells if c.labels["problem_label"] != LADDER_SIZES[1]]
-        cells = [c for c in cells if c.method != "fixed" or c.method_params["weights"][0] == 0.6]
-        for c in cells:
-            c.problem_params.update({k.split(".", 1)[1]: v for k, v in CELL_SMALL.items()})
+        cells = [_shrunk(c) for c in cells if c.method != "fixed" or c.method_params["weights"][0] == 0.6]
     losses, t0 = {}, time.perf_counter()
-    (out / "ladder-cells").mkdir(parents=True, exist_ok=True)
     for c in cells:
-        cfg = config_of(c)
-        rec = compute(Planned(key_of(cfg), c, cfg), out / "ladder-cells")
+        rec, final = _computed(c, out / "ladder-cells")
         name = c.labels["method_label"] if c.method != "fixed" else json.dumps(c.method_params["weights"])
-        final = rec["rows"][-1] if rec.get("rows") else {}
         losses.setdefault(c.labels["problem_label"], {})[name] = final.get("avg_loss", float("nan"))
         print(f"{c.labels['problem_label']} {name}: {rec['status']}, test loss {final.get('avg_loss')}", flush=True)
     sizes = [p for p in LADDER_SIZES if p in losses]
